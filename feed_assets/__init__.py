@@ -1,0 +1,1 @@
+"""feed-assets: a daily research-paper feed turned into a DuckDB warehouse, with Dagster."""

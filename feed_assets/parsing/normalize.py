@@ -1,0 +1,106 @@
+"""Pure normalization of the text and identifiers found in feed dumps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+_WHITESPACE = re.compile(r"\s+")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_ARXIV_NEW = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
+_ARXIV_OLD = re.compile(r"^(?:arxiv:)?([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE)
+_ARXIV_URL = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/(.+?)(?:\.pdf)?$")
+
+MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_MONTH_DAY = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* (\d{1,2})(?:, (\d{4}))?$")
+
+EXCERPT_CHARS = 200
+
+
+def clean_text(value: object) -> str | None:
+    """Unicode NFC, every run of whitespace (arXiv's hard line breaks too) folded to one space.
+
+    Returns None for missing or blank values, so "no title" is always None, never "".
+    """
+    if value is None:
+        return None
+    text = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", str(value))).strip()
+    return text or None
+
+
+def match_key(text: str | None) -> str | None:
+    """The comparison form of a title or abstract: accents, case, TeX and punctuation removed.
+
+    Two listings of one paper differ in exactly these ways (``$\\ell_\\infty$`` on arXiv is
+    ``ell_infty`` on a copied page), so identity compares this form.
+    """
+    if not text:
+        return None
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    key = _NON_ALNUM.sub(" ", stripped).strip()
+    return key or None
+
+
+def normalize_arxiv_id(value: object) -> str | None:
+    """An arXiv id without its version (``2403.01234v2`` -> ``2403.01234``), or None if not one.
+
+    Accepts new-style and old-style (``math/0601001``) ids, an ``arXiv:`` prefix and abs/pdf URLs.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    url = _ARXIV_URL.match(text)
+    if url:
+        text = url.group(1)
+    for pattern in (_ARXIV_NEW, _ARXIV_OLD):
+        found = pattern.match(text)
+        if found:
+            return found.group(1)
+    return None
+
+
+def parse_iso_date(value: object) -> dt.date | None:
+    """The date part of an ISO timestamp such as ``2025-05-30T17:59:01.000Z``; None if absent or bad."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def parse_month_day(text: str) -> tuple[int, int, int | None] | None:
+    """``"Mar 14"`` -> (3, 14, None); ``"Apr 4, 2024"`` -> (4, 4, 2024); anything else -> None."""
+    found = _MONTH_DAY.match(text.strip())
+    if not found:
+        return None
+    month = MONTHS[found.group(1).lower()]
+    year = int(found.group(3)) if found.group(3) else None
+    return month, int(found.group(2)), year
+
+
+def complete_date(month: int, day: int, year: int | None, reference: dt.date) -> dt.date | None:
+    """Make a full date from a month and day whose year the dump left out.
+
+    A date without a year belongs to the reference (feed) date's year, unless that puts it
+    more than about a month after the reference: a page seen on Jan 2 that says "Dec 30"
+    means the December before.
+    """
+    try:
+        if year is not None:
+            return dt.date(year, month, day)
+        candidate = dt.date(reference.year, month, day)
+        if candidate > reference + dt.timedelta(days=31):
+            candidate = dt.date(reference.year - 1, month, day)
+        return candidate
+    except ValueError:
+        return None
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """A short, single-line excerpt of bad input, for people reading rejected_entries."""
+    flat = _WHITESPACE.sub(" ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
