@@ -1,0 +1,50 @@
+# feed-assets: `make run` loads the bundled sample inbox, `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DAGSTER := $(VENV)/bin/dagster
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: help install dev run test ui bench samples clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install the project
+
+dev: $(VENV)/.installed-dev ## install the project with its test tools
+
+$(DAGSTER_HOME):
+	mkdir -p $(DAGSTER_HOME)
+
+run: install $(DAGSTER_HOME) ## materialize every asset over all the sample days, in one run, and summarize
+	$(DAGSTER) asset materialize -m feed_assets.definitions --select '*' \
+		--partition-range "$$($(PY) -m feed_assets.cli inbox-range)"
+	@echo
+	@$(PY) -m feed_assets.cli summary
+
+test: dev ## run the tests
+	$(PY) -m pytest
+
+ui: install $(DAGSTER_HOME) ## the Dagster UI on http://127.0.0.1:3000
+	$(DAGSTER) dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: dev ## one-run backfill of ../shared/data: wall time, entries/s, peak memory
+	$(PY) -m feed_assets_tests.benchmark
+
+samples: install ## regenerate the bundled sample inbox in data/inbox
+	$(PY) -m feed_assets.sample_data --out data/inbox
+
+clean: ## remove the local warehouse, raw store and Dagster home (never the inbox)
+	rm -rf data/feed.duckdb data/feed.duckdb.wal data/raw $(DAGSTER_HOME)

@@ -1,0 +1,63 @@
+"""Small command-line helpers behind the Makefile: ``python -m feed_assets.cli {inbox-range,summary}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import duckdb
+
+from feed_assets import settings
+from feed_assets.resources import WAREHOUSE_FILE
+from feed_assets.sources.inbox import inbox_days
+
+EXAMPLE_QUERIES = (
+    "select paper_id, title, sources, n_appearances, first_seen_date from papers "
+    "order by n_appearances desc limit 5",
+    "select feed_date, source, entries, new_papers, repeat_papers, rejected from daily_feed_stats "
+    "order by feed_date, source",
+)
+
+
+def inbox_range() -> int:
+    """Print the inbox's first and last day as a Dagster partition range (``A...B``)."""
+    days = inbox_days(settings.data_dir() / "inbox")
+    if not days:
+        print(f"no day folders in {settings.data_dir() / 'inbox'}", file=sys.stderr)
+        return 1
+    print(f"{days[0].isoformat()}...{days[-1].isoformat()}")
+    return 0
+
+
+def summary() -> int:
+    """Print what the warehouse holds, where it is, and two queries to try."""
+    path = settings.data_dir() / WAREHOUSE_FILE
+    with duckdb.connect(str(path), read_only=True) as con:
+        def count(sql: str) -> int:
+            return con.execute(sql).fetchone()[0]
+
+        lines = [
+            f"days loaded:      {count('select count(distinct feed_date) from raw_dumps')}",
+            f"dumps:            {count('select count(*) from raw_dumps')}",
+            f"entries:          {count('select count(*) from paper_appearances')}",
+            f"papers:           {count('select count(*) from papers')}"
+            f"  ({count('select count(*) from papers where n_appearances > 1')} seen more than once)",
+            f"rejected entries: {count('select count(*) from rejected_entries')}",
+            f"warehouse:        {path}",
+        ]
+    print("\n".join(lines))
+    print("\nTry, for example:")
+    for query in EXAMPLE_QUERIES:
+        print(f'  duckdb -readonly {path} "{query}"')
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m feed_assets.cli", description=__doc__)
+    parser.add_argument("command", choices=["inbox-range", "summary"])
+    args = parser.parse_args(argv)
+    return inbox_range() if args.command == "inbox-range" else summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

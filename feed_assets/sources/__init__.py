@@ -1,0 +1,1 @@
+"""Where dumps come from (the dated inbox; HTTP feeds) and where their bytes are kept."""
