@@ -104,3 +104,29 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """A short, single-line excerpt of bad input, for people reading rejected_entries."""
     flat = _WHITESPACE.sub(" ", text).strip()
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def decode_text(data: bytes) -> str:
+    """The text of a dump: strict UTF-8 with a leading byte-order mark dropped.
+
+    Raises ``UnicodeDecodeError`` for bytes that are not UTF-8 (the detector turns that into
+    an ``UnknownFormatError`` naming the file and the byte offset).
+    """
+    return data.decode("utf-8-sig")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a text dump, with ``\\r\\n`` line ends tolerated (line N is ``lines[N - 1]``)."""
+    return text.replace("\r\n", "\n").split("\n")
+
+
+def optional_int(value: object) -> int | None:
+    """A JSON integer as an int; None for anything else (booleans, strings, floats, missing)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def clean_strings(values: object) -> tuple[str, ...]:
+    """The non-blank strings of a JSON array, each through clean_text, in order; () if not an array."""
+    if not isinstance(values, list):
+        return ()
+    return tuple(text for text in (clean_text(v) for v in values if isinstance(v, str)) if text)

@@ -1,0 +1,71 @@
+"""Parser for an arXiv listing in JSON lines (FEED_FORMATS.md section 5): one paper object per line.
+
+A line looks like ``{"id": "2505.23969", "authors": [...], "title": ..., "categories": [...],
+"summary": ...}``; titles and summaries keep arXiv's hard line breaks, which clean_text folds.
+
+Decisions for what the format leaves open:
+
+- Blank lines are skipped. Positions count the non-blank lines from 0; locations are
+  ``"line N"`` (1-based, physical lines).
+- Rejected lines: invalid JSON, JSON that is not an object, an object with neither a
+  title nor a summary.
+- An ``id`` that is missing or not an arXiv id keeps the entry (it still has a title or
+  summary) with ``arxiv_id`` None; a present but unreadable id also adds a Rejection with
+  ``position=None`` so the problem is visible.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .model import Entry, ParseResult, Rejection
+from .normalize import clean_strings, clean_text, decode_text, excerpt, normalize_arxiv_id, split_lines
+
+FORMAT = "arxiv_listing"
+
+
+def parse_arxiv_listing(data: bytes) -> ParseResult:
+    """Parse a JSON-lines arXiv listing into entries and rejections (raises UnicodeDecodeError if not UTF-8)."""
+    result = ParseResult(format=FORMAT)
+    position = 0
+    for line_number, line in enumerate(split_lines(decode_text(data)), start=1):
+        if line.strip():
+            _read_line(position, f"line {line_number}", line, result)
+            position += 1
+    return result
+
+
+def _read_line(position: int, location: str, line: str, result: ParseResult) -> None:
+    """Append the line's entry (and any field problem), or its rejection, to ``result``."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        result.rejections.append(Rejection(
+            position, location, f"invalid JSON at column {error.colno}: {error.msg}", excerpt(line)))
+        return
+    if not isinstance(record, dict):
+        result.rejections.append(Rejection(position, location, "line is JSON but not an object", excerpt(line)))
+        return
+    title = clean_text(record.get("title"))
+    abstract = clean_text(record.get("summary"))
+    if title is None and abstract is None:
+        result.rejections.append(Rejection(
+            position, location, "object has neither a title nor a summary", excerpt(line)))
+        return
+    arxiv_id = normalize_arxiv_id(record.get("id"))
+    if arxiv_id is None and record.get("id") is not None:
+        result.rejections.append(Rejection(
+            None, location, f"id {record.get('id')!r} is not an arXiv id; entry kept without an id",
+            excerpt(str(record.get("id")))))
+    authors = clean_strings(record.get("authors"))
+    result.entries.append(Entry(
+        position=position,
+        location=location,
+        title=title,
+        abstract=abstract,
+        arxiv_id=arxiv_id,
+        authors=authors,
+        author_count=len(authors) if isinstance(record.get("authors"), list) else None,
+        categories=clean_strings(record.get("categories")),
+    ))
+

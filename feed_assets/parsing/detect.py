@@ -1,0 +1,88 @@
+"""Which feed format a dump is in, decided from its content (the file extension only breaks ties).
+
+- Text starting with the papers page header: ``papers_page``, or ``papers_page_metadata``
+  when the page shows metadata blocks or upvote counts.
+- First line starting with ``Abstract:``: ``abstract_list``.
+- Starting with ``[``: ``hf_daily_papers``, even when the JSON is broken or truncated, so
+  the parser reports it as a rejection instead of an unknown format.
+- Starting with ``{``: ``arxiv_listing`` when the first line is a whole JSON object with
+  an ``id``, ``title`` or ``summary`` (JSON lines); ``hf_daily_papers`` for an envelope
+  object ``{"data": [...]}`` or a pretty-printed object (first line ``{`` alone). Any other
+  first line (broken, or an object of neither kind such as ``{"error": ...}``) is an HF
+  response for a ``.json`` file and JSON lines otherwise; the parser then rejects it.
+- Empty (or blank) files: ``.jsonl`` is an empty arXiv listing, ``.json`` a broken API
+  response (reported as a rejection); anything else is an unknown format.
+
+Everything else, and bytes that are not UTF-8, raise ``UnknownFormatError`` with a message
+naming the file and why.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .abstract_list import FORMAT as ABSTRACT_LIST, is_abstract_list
+from .arxiv_listing import FORMAT as ARXIV_LISTING
+from .hf_daily_papers import FORMAT as HF_DAILY_PAPERS
+from .model import UnknownFormatError
+from .normalize import decode_text, excerpt, split_lines
+from .papers_page import is_papers_page, page_format
+
+
+def detect_format(data: bytes, name: str) -> str:
+    """The format of the dump ``data`` found at ``name``; raises UnknownFormatError if none fits."""
+    try:
+        text = decode_text(data)
+    except UnicodeDecodeError as error:
+        raise UnknownFormatError(
+            f"{name}: not UTF-8 text (byte offset {error.start}: {error.reason})") from error
+    first_line = next((line.strip() for line in split_lines(text) if line.strip()), "")
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
+    if not first_line:
+        return _format_of_empty(name, extension)
+    if is_papers_page(text):
+        return page_format(text)
+    if is_abstract_list(text):
+        return ABSTRACT_LIST
+    if first_line.startswith("["):
+        return HF_DAILY_PAPERS
+    if first_line.startswith("{"):
+        return _format_of_json_object(first_line, extension)
+    raise UnknownFormatError(
+        f"{name}: not a known feed format (first line: {excerpt(first_line, 80)!r})")
+
+
+def _format_of_empty(name: str, extension: str) -> str:
+    """An empty dump is only a format when its extension says which one."""
+    if extension == "jsonl":
+        return ARXIV_LISTING
+    if extension == "json":
+        return HF_DAILY_PAPERS
+    raise UnknownFormatError(f"{name}: empty file, not a known feed format")
+
+
+def _format_of_json_object(first_line: str, extension: str) -> str:
+    """JSON lines (arXiv listing) or one JSON object (an HF response in an envelope)."""
+    first_record = _json_or_none(first_line)
+    if isinstance(first_record, dict):
+        if _is_envelope(first_record):
+            return HF_DAILY_PAPERS
+        if first_record.keys() & {"id", "title", "summary"}:
+            return ARXIV_LISTING
+    if first_line == "{":
+        return HF_DAILY_PAPERS
+    return HF_DAILY_PAPERS if extension == "json" else ARXIV_LISTING
+
+
+def _is_envelope(value: object) -> bool:
+    """An object wrapping the API's array of papers as ``{"data": [...]}``, with no paper fields."""
+    return (isinstance(value, dict) and isinstance(value.get("data"), list)
+            and "title" not in value and "summary" not in value)
+
+
+def _json_or_none(text: str) -> object:
+    """The parsed JSON value, or None when the text is not valid JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
