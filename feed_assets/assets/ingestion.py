@@ -1,7 +1,5 @@
 """Ingestion: the day's dumps into the raw store, then parsed into appearances and rejections."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 import dagster as dg

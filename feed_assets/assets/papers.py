@@ -1,7 +1,5 @@
 """The deduplicated papers and the per-day statistics of the feed."""
 
-from __future__ import annotations
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
