@@ -1,4 +1,4 @@
-"""Small command-line helpers behind the Makefile: ``python -m feed_assets.cli {inbox-range,summary}``."""
+"""Small command-line helpers: ``python -m feed_assets.cli {inbox-range,summary,query SQL}``."""
 
 from __future__ import annotations
 
@@ -46,16 +46,29 @@ def summary() -> int:
             f"warehouse:        {path}",
         ]
     print("\n".join(lines))
-    print("\nTry, for example:")
-    for query in EXAMPLE_QUERIES:
-        print(f'  duckdb -readonly {path} "{query}"')
+    print("\nQuery it read-only, for example:")
+    for sql in EXAMPLE_QUERIES:
+        print(f'  .venv/bin/python -m feed_assets.cli query "{sql}"')
+    return 0
+
+
+def query(sql: str) -> int:
+    """Run one SQL statement on the warehouse, read-only, and print the result as a table."""
+    path = settings.data_dir() / WAREHOUSE_FILE
+    with duckdb.connect(str(path), read_only=True) as con:
+        con.sql(sql).show(max_width=200)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m feed_assets.cli", description=__doc__)
-    parser.add_argument("command", choices=["inbox-range", "summary"])
+    parser.add_argument("command", choices=["inbox-range", "summary", "query"])
+    parser.add_argument("sql", nargs="?", help="the statement to run, for 'query'")
     args = parser.parse_args(argv)
+    if args.command == "query":
+        if not args.sql:
+            parser.error("query needs a SQL statement")
+        return query(args.sql)
     return inbox_range() if args.command == "inbox-range" else summary()
 
 

@@ -63,7 +63,7 @@ def raw_dumps(context: dg.AssetExecutionContext, storage: FeedStorage,
                 rows.append({
                     "feed_date": day, "channel": INBOX_CHANNEL, "origin": file.origin,
                     "source": SOURCE_OF_FORMAT[fmt], "format": fmt, "sha256": stored.sha256,
-                    "size_bytes": stored.size_bytes, "raw_path": str(stored.path), "stored_at": stored.stored_at,
+                    "size_bytes": stored.size_bytes, "raw_path": stored.path.relative_to(storage.data_dir).as_posix(), "stored_at": stored.stored_at,
                 })
             day_frame = pd.DataFrame(rows, columns=list(RAW_DUMP_COLUMNS)).astype(object)
             replace_raw_dumps(con, day, INBOX_CHANNEL, day_frame)

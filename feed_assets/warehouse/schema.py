@@ -20,7 +20,7 @@ TABLES: dict[str, str] = {
             format       varchar   not null,  -- the detected format (see FEED_FORMATS.md)
             sha256       varchar   not null,  -- content address of the raw bytes
             size_bytes   bigint    not null,
-            raw_path     varchar   not null,  -- where the bytes are kept, forever
+            raw_path     varchar   not null,  -- where the bytes are kept, forever (relative to $FEED_DATA_DIR)
             stored_at    timestamp not null   -- when these bytes first entered the raw store
         )""",
     "paper_appearances": """

@@ -1,0 +1,95 @@
+"""Shared fixtures: a temporary feed folder, a real Dagster instance, and a one-run range materialize."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from feed_assets.definitions import build_definitions
+from feed_assets.resources import WAREHOUSE_FILE
+from feed_assets.sample_data import generate_sample_inbox
+
+SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+SAMPLE_START = dt.date(2024, 3, 1)
+SAMPLE_DAYS = 16
+SAMPLE_END = SAMPLE_START + dt.timedelta(days=SAMPLE_DAYS - 1)
+
+# the tables a user queries, with the columns that order their rows completely
+TABLE_ORDER = {
+    "raw_dumps": "feed_date, channel, origin",
+    "paper_appearances": "appearance_id",
+    "rejected_entries": "feed_date, dump_sha256, location",
+    "papers": "paper_id",
+    "daily_feed_stats": "feed_date, source",
+}
+
+
+class Feed:
+    """A feed folder with its own warehouse and Dagster instance, and ways to run and read it."""
+
+    def __init__(self, data_dir: Path, instance: dg.DagsterInstance):
+        self.data_dir = data_dir
+        self.instance = instance
+        self.defs = build_definitions(data_dir)
+
+    @property
+    def inbox(self) -> Path:
+        return self.data_dir / "inbox"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / WAREHOUSE_FILE
+
+    def materialize(self, start: dt.date, end: dt.date | None = None, raise_on_error: bool = True):
+        """Materialize every asset for the days ``start``..``end`` in one run, as a backfill does."""
+        end = end or start
+        job = self.defs.resolve_implicit_global_asset_job_def()
+        return job.execute_in_process(
+            instance=self.instance,
+            tags={
+                "dagster/asset_partition_range_start": start.isoformat(),
+                "dagster/asset_partition_range_end": end.isoformat(),
+            },
+            raise_on_error=raise_on_error,
+        )
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def snapshot(self, exclude: tuple[str, ...] = ("stored_at",)) -> dict[str, list[tuple]]:
+        """Every user-facing table, fully ordered (load timestamps left out)."""
+        with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
+            tables = {}
+            for table, order in TABLE_ORDER.items():
+                columns = f"* exclude ({', '.join(exclude)})" if table == "raw_dumps" and exclude else "*"
+                tables[table] = con.execute(f"select {columns} from {table} order by {order}").fetchall()
+            return tables
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as test_instance:
+        yield test_instance
+
+
+@pytest.fixture
+def feed(tmp_path: Path, instance: dg.DagsterInstance) -> Feed:
+    """An empty feed folder (no inbox days yet)."""
+    data_dir = tmp_path / "data"
+    (data_dir / "inbox").mkdir(parents=True)
+    return Feed(data_dir, instance)
+
+
+@pytest.fixture
+def sample_feed(feed: Feed) -> Feed:
+    """A feed folder holding the bundled sample inbox, generated afresh."""
+    generate_sample_inbox(feed.inbox, start=SAMPLE_START, days=SAMPLE_DAYS)
+    return feed

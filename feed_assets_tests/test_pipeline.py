@@ -1,0 +1,134 @@
+"""The whole pipeline on a real Dagster instance and a real DuckDB file: the sample inbox end to end,
+re-runs, day order, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+
+import dagster as dg
+import pytest
+
+from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
+
+
+def test_one_run_over_the_sample_days_fills_every_table(sample_feed: Feed):
+    result = sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    assert result.success
+    assert len(sample_feed.instance.get_runs()) == 1
+
+    days = sample_feed.query("select count(distinct feed_date) from raw_dumps")[0][0]
+    dumps = len(list(sample_feed.inbox.glob("*/*")))
+    assert days == 16
+    assert sample_feed.query("select count(*) from raw_dumps")[0][0] == dumps
+    formats = {row[0] for row in sample_feed.query("select distinct format from raw_dumps")}
+    assert formats == {"papers_page", "papers_page_metadata", "abstract_list", "hf_daily_papers", "arxiv_listing"}
+
+    # every raw byte is kept under its content address
+    for sha256, raw_path in sample_feed.query("select sha256, raw_path from raw_dumps"):
+        assert raw_path == f"raw/{sha256[:2]}/{sha256}"
+        assert hashlib.sha256((sample_feed.data_dir / raw_path).read_bytes()).hexdigest() == sha256
+
+    # the planted duplicates are merged, each with the rule that explains it
+    merged = dict(sample_feed.query(
+        "select paper_id, match_rules from papers where n_appearances > 1 order by paper_id"))
+    assert merged == {
+        "arxiv:2403.00352": ["abstract_matches_titled", "arxiv_id"],
+        "arxiv:2403.00528": ["arxiv_id"],
+        "arxiv:2403.01316": ["arxiv_id", "title_matches_arxiv"],
+        "arxiv:2403.01532": ["arxiv_id"],
+        "arxiv:2403.01705": ["arxiv_id", "title_matches_arxiv"],
+    }
+    repeat = sample_feed.query(
+        "select n_appearances, n_days, first_seen_date, last_seen_date, sources, max_upvotes "
+        "from papers where paper_id = 'arxiv:2403.00528'")[0]
+    assert repeat == (3, 2, dt.date(2024, 3, 4), dt.date(2024, 3, 11), ["arxiv", "huggingface"], 61)
+    entries = sample_feed.query("select count(*) from paper_appearances")[0][0]
+    papers = sample_feed.query("select count(*) from papers")[0][0]
+    assert papers == entries - 6  # 3 appearances of one paper, 2 of four others
+
+    # the malformed items are kept aside with a reason, and their days still loaded
+    rejected = sample_feed.query("select feed_date, origin, location, reason from rejected_entries order by all")
+    assert len(rejected) == 5
+    assert ("2024-03-13/hf-daily-papers.json", "item 6") in {(r[1], r[2]) for r in rejected}
+    assert all(r[3] for r in rejected)
+    assert sample_feed.query(
+        "select count(*) from paper_appearances where feed_date = '2024-03-13'")[0][0] > 0
+
+    # stats add up to the tables they summarize
+    stats = sample_feed.query(
+        "select sum(entries), sum(rejected), sum(dumps), sum(new_papers) from daily_feed_stats")[0]
+    assert stats == (entries, 5, dumps, papers + 1)  # 2403.00528 is new for both sources on 03-04
+
+
+def test_running_the_same_days_again_changes_nothing(sample_feed: Feed):
+    sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    first = sample_feed.snapshot(exclude=())
+    sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    sample_feed.materialize(dt.date(2024, 3, 7))
+    assert sample_feed.snapshot(exclude=()) == first
+
+
+def test_days_run_one_by_one_in_reverse_give_the_tables_of_one_range_run(sample_feed: Feed, tmp_path, instance):
+    reverse = Feed(tmp_path / "reverse", instance)
+    shutil.copytree(sample_feed.inbox, reverse.inbox)
+    sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    day = SAMPLE_END
+    while day >= SAMPLE_START:
+        reverse.materialize(day)
+        day -= dt.timedelta(days=1)
+    assert reverse.snapshot() == sample_feed.snapshot()
+
+
+def test_a_changed_file_is_a_new_dump_and_the_old_bytes_stay(sample_feed: Feed):
+    day = dt.date(2024, 3, 5)
+    sample_feed.materialize(day)
+    (old_sha,) = sample_feed.query(
+        "select sha256 from raw_dumps where origin = '2024-03-05/hf-daily-papers.json'")[0]
+    path = sample_feed.inbox / "2024-03-05" / "hf-daily-papers.json"
+    items = json.loads(path.read_text())
+    path.write_text(json.dumps(items[:2]))
+    sample_feed.materialize(day)
+    (new_sha,) = sample_feed.query(
+        "select sha256 from raw_dumps where origin = '2024-03-05/hf-daily-papers.json'")[0]
+    assert new_sha != old_sha
+    assert (sample_feed.data_dir / "raw" / old_sha[:2] / old_sha).exists()
+    assert sample_feed.query(
+        "select count(*) from paper_appearances where feed_date = ? and format = 'hf_daily_papers'", [day])[0][0] == 2
+
+
+def test_an_unknown_file_fails_its_day_by_name_and_touches_nothing_stored(sample_feed: Feed):
+    sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    before = sample_feed.snapshot()
+    (sample_feed.inbox / "2024-03-06" / "export.csv").write_text("id,title\n1,Some paper\n")
+    result = sample_feed.materialize(dt.date(2024, 3, 5), dt.date(2024, 3, 6), raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    message = failure.step_failure_data.error.message + (failure.step_failure_data.user_failure_data.description or "")
+    assert "2024-03-06/export.csv" in message
+    assert "not a known feed format" in message
+    assert sample_feed.snapshot() == before
+
+
+def test_an_empty_day_loads_as_nothing_and_clears_what_it_had(sample_feed: Feed):
+    empty = dt.date(2024, 3, 20)
+    (sample_feed.inbox / empty.isoformat()).mkdir()
+    assert sample_feed.materialize(empty).success
+    assert sample_feed.query("select count(*) from paper_appearances")[0][0] == 0
+
+    day = dt.date(2024, 3, 4)
+    sample_feed.materialize(day)
+    assert sample_feed.query("select count(*) from papers")[0][0] > 0
+    shutil.rmtree(sample_feed.inbox / day.isoformat())
+    sample_feed.materialize(day)
+    for table in ("raw_dumps", "paper_appearances", "papers", "daily_feed_stats"):
+        assert sample_feed.query(f"select count(*) from {table}")[0][0] == 0, table
+
+
+@pytest.mark.parametrize("day", [dt.date(2024, 3, 2)])
+def test_a_weekend_with_an_empty_api_response_has_stats_and_no_entries(sample_feed: Feed, day):
+    sample_feed.materialize(day)
+    assert sample_feed.query("select source, dumps, entries, rejected from daily_feed_stats") == [
+        ("huggingface", 1, 0, 0)]
