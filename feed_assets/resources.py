@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from feed_assets import settings
 from feed_assets.sources.raw_store import RawStore
-from feed_assets.warehouse.schema import ensure_schema
+from feed_assets.warehouse.connection import prepare
 
 WAREHOUSE_FILE = "feed.duckdb"
 
@@ -35,8 +35,7 @@ class FeedStorage(dg.ConfigurableResource):
 def warehouse_connection(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse with every table in place."""
     with warehouse.get_connection() as con:
-        ensure_schema(con)
-        yield con
+        yield prepare(con)
 
 
 def build_resources(data_dir: Path | None = None) -> dict[str, dg.ConfigurableResource]:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from feed_assets.identity.rules import IdentityKeys, resolve
 from feed_assets.parsing import Entry, ParseResult
 from feed_assets.warehouse.rows import appearance_records, appearances_frame, rejections_frame
-from feed_assets.warehouse.schema import ensure_schema
+from feed_assets.warehouse.connection import prepare
 from feed_assets.warehouse.writes import refresh_daily_feed_stats, refresh_papers, replace_day_entries
 
 DAY0 = dt.date(2024, 3, 4)
@@ -89,9 +89,7 @@ def snapshot(con) -> dict[str, list[tuple]]:
 
 
 def fresh_warehouse():
-    con = duckdb.connect()
-    ensure_schema(con)
-    return con
+    return prepare(duckdb.connect())
 
 
 item = st.tuples(st.integers(0, len(PAPERS) - 1), st.sampled_from(WAYS))
@@ -145,8 +143,7 @@ def test_a_day_removed_from_history_leaves_no_trace():
 
 
 def test_a_failed_day_write_leaves_the_previous_state(tmp_path):
-    con = duckdb.connect(str(tmp_path / "feed.duckdb"))
-    ensure_schema(con)
+    con = prepare(duckdb.connect(str(tmp_path / "feed.duckdb")))
     load(con, 0, [(0, "arxiv_listing"), (3, "papers_page")])
     refresh(con)
     before = snapshot(con)

@@ -30,13 +30,17 @@ assert ABSTRACT_KEY_CHARS >= PAPER_ID_HASH_CHARS
 
 RESOLVE_STATEMENTS: tuple[str, ...] = (
     # first hop: every entry that shares a key with what the write removed or inserted
+    # (a union of single-column lookups, so that each one is an index scan)
     """
     create or replace temp table to_resolve as
     select appearance_id, feed_date, arxiv_id, title_key, abstract_key, paper_id as old_paper_id
-    from paper_appearances
-    where feed_date in (select feed_date from touched_days)
-       or title_key in (select title_key from touched_keys where title_key is not null)
-       or abstract_key in (select abstract_key from touched_keys where abstract_key is not null)
+    from paper_appearances where feed_date in (select feed_date from touched_days)
+    union
+    select appearance_id, feed_date, arxiv_id, title_key, abstract_key, paper_id
+    from paper_appearances where title_key in (select title_key from touched_keys)
+    union
+    select appearance_id, feed_date, arxiv_id, title_key, abstract_key, paper_id
+    from paper_appearances where abstract_key in (select abstract_key from touched_keys)
     """,
     # second hop: abstract-only entries that follow a first-hop titled entry
     """
@@ -78,6 +82,8 @@ RESOLVE_STATEMENTS: tuple[str, ...] = (
         where r.arxiv_id is not null or r.title_key is not null
     ) as resolved
     where paper_appearances.appearance_id = resolved.appearance_id
+      and (paper_appearances.paper_id is distinct from resolved.paper_id
+           or paper_appearances.match_rule is distinct from resolved.match_rule)
     """,
     # rules 5 and 6: abstract-only entries, after every titled entry has its paper
     f"""
@@ -99,5 +105,7 @@ RESOLVE_STATEMENTS: tuple[str, ...] = (
         where r.arxiv_id is null and r.title_key is null
     ) as resolved
     where paper_appearances.appearance_id = resolved.appearance_id
+      and (paper_appearances.paper_id is distinct from resolved.paper_id
+           or paper_appearances.match_rule is distinct from resolved.match_rule)
     """,
 )

@@ -71,8 +71,11 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, col
     """Insert a DataFrame's rows by column name (DuckDB casts to the table's types)."""
     if frame.empty:
         return
-    incoming_rows = frame[list(columns)]  # noqa: F841 (read by DuckDB's replacement scan below)
+    # a view registered on the connection; on error the transaction is rolled back and the
+    # next registration replaces it
+    con.register("incoming_rows", frame[list(columns)])
     con.execute(f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from incoming_rows")
+    con.unregister("incoming_rows")
 
 
 def replace_raw_dumps(con: duckdb.DuckDBPyConnection, feed_date: dt.date, channel: str,
@@ -84,7 +87,7 @@ def replace_raw_dumps(con: duckdb.DuckDBPyConnection, feed_date: dt.date, channe
     """
     with transaction(con):
         if not dumps.empty:
-            incoming_dumps = dumps[list(RAW_DUMP_COLUMNS)]  # noqa: F841 (read by DuckDB's replacement scan)
+            con.register("incoming_dumps", dumps[list(RAW_DUMP_COLUMNS)])
             con.execute("""
                 create or replace temp table day_dumps as
                 select i.* replace (coalesce(
@@ -92,6 +95,7 @@ def replace_raw_dumps(con: duckdb.DuckDBPyConnection, feed_date: dt.date, channe
                     i.stored_at::timestamp) as stored_at)
                 from incoming_dumps i
             """)
+            con.unregister("incoming_dumps")
         con.execute("delete from raw_dumps where feed_date = ? and channel = ?", [feed_date, channel])
         if not dumps.empty:
             con.execute(f"insert into raw_dumps ({', '.join(RAW_DUMP_COLUMNS)}) "

@@ -1,0 +1,107 @@
+"""``make bench``: a one-run backfill of all of ``../shared/data``, and what one day costs afterwards.
+
+Copies the real HF daily-papers responses and arXiv listings into a temporary inbox, runs
+every asset over the whole date range in one run on a real Dagster instance and DuckDB
+file, and prints wall time, entries per second and peak memory. Then it re-runs a few
+single days on the full warehouse and on an empty one, to show that a day's cost does not
+grow with the history. Not a test: nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from feed_assets.definitions import build_definitions
+from feed_assets.resources import WAREHOUSE_FILE
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SOURCES = {"hf-daily-papers": "hf-daily-papers.json", "arxiv-listings": "arxiv-listing.jsonl"}
+PROBE_DAYS = (dt.date(2024, 6, 4), dt.date(2025, 4, 2), dt.date(2025, 11, 4))
+
+
+def build_inbox(shared_data: Path, inbox: Path) -> list[dt.date]:
+    """Copy every shared dump into ``inbox/DAY/``; returns the days."""
+    days = set()
+    for folder, name in SOURCES.items():
+        for path in sorted((shared_data / folder).glob("*.json*")):
+            day = dt.date.fromisoformat(path.name.split(".")[0])
+            (inbox / day.isoformat()).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, inbox / day.isoformat() / name)
+            days.add(day)
+    return sorted(days)
+
+
+def materialize(defs: dg.Definitions, instance: dg.DagsterInstance, start: dt.date, end: dt.date) -> float:
+    """Run every asset over ``start``..``end`` in one run; returns the wall time in seconds."""
+    job = defs.resolve_implicit_global_asset_job_def()
+    began = time.perf_counter()
+    job.execute_in_process(instance=instance, tags={
+        "dagster/asset_partition_range_start": start.isoformat(),
+        "dagster/asset_partition_range_end": end.isoformat(),
+    })
+    return time.perf_counter() - began
+
+
+def peak_memory_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def single_day_costs(defs, instance, days) -> dict[dt.date, float]:
+    return {day: materialize(defs, instance, day, day) for day in days}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared-data", type=Path, default=SHARED_DATA)
+    args = parser.parse_args(argv)
+    if not args.shared_data.is_dir():
+        print(f"no shared data at {args.shared_data}: nothing to benchmark", file=sys.stderr)
+        return 1
+
+    with tempfile.TemporaryDirectory(prefix="feed-bench-") as tmp:
+        root = Path(tmp)
+        days = build_inbox(args.shared_data, root / "full" / "inbox")
+        (root / "home").mkdir()
+        with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
+            full = build_definitions(root / "full")
+            wall = materialize(full, instance, days[0], days[-1])
+            peak = peak_memory_mib()
+            with duckdb.connect(str(root / "full" / WAREHOUSE_FILE), read_only=True) as con:
+                entries, rejected, papers = con.execute("""
+                    select (select count(*) from paper_appearances), (select count(*) from rejected_entries),
+                           (select count(*) from papers)""").fetchone()
+            size_mib = (root / "full" / WAREHOUSE_FILE).stat().st_size / 2**20
+
+            on_full = single_day_costs(full, instance, PROBE_DAYS)
+            empty = build_definitions(root / "empty")
+            for day in PROBE_DAYS:
+                shutil.copytree(root / "full" / "inbox" / day.isoformat(), root / "empty" / "inbox" / day.isoformat())
+            on_empty = single_day_costs(empty, instance, PROBE_DAYS)
+
+    span = (days[-1] - days[0]).days + 1
+    print(f"one-run backfill of ../shared/data: {len(days)} days with dumps, {span} partitions "
+          f"({days[0]}...{days[-1]})")
+    print(f"  wall time        {wall:8.1f} s")
+    print(f"  entries          {entries:8d}   ({entries / wall:,.0f} entries/s)")
+    print(f"  rejected         {rejected:8d}")
+    print(f"  papers           {papers:8d}")
+    print(f"  peak memory      {peak:8.0f} MiB (RSS of the process)")
+    print(f"  warehouse file   {size_mib:8.1f} MiB")
+    print("one day re-run (whole job, one run), on the full history vs. on an empty warehouse:")
+    for day in PROBE_DAYS:
+        print(f"  {day}  full {on_full[day]:5.2f} s   empty {on_empty[day]:5.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
