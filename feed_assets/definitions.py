@@ -9,15 +9,15 @@ import dagster as dg
 from feed_assets.assets.ingestion import parsed_entries, raw_dumps
 from feed_assets.assets.papers import daily_feed_stats, papers
 from feed_assets.automation.jobs import daily_feed_job
-from feed_assets.resources import build_resources
+from feed_assets.resources import FeedSources, build_resources
 
 
-def build_definitions(data_dir: Path | None = None) -> dg.Definitions:
-    """Every asset, job and resource, for a data folder (default: ``$FEED_DATA_DIR``)."""
+def build_definitions(data_dir: Path | None = None, sources: FeedSources | None = None) -> dg.Definitions:
+    """Every asset, job and resource, for a data folder and sources (default: from the environment)."""
     return dg.Definitions(
         assets=[raw_dumps, parsed_entries, papers, daily_feed_stats],
         jobs=[daily_feed_job],
-        resources=build_resources(data_dir),
+        resources=build_resources(data_dir, sources),
     )
 
 

@@ -23,5 +23,38 @@ def data_dir() -> Path:
 def start_date() -> str:
     """``$FEED_START_DATE`` (YYYY-MM-DD): the first daily partition."""
     value = os.environ.get("FEED_START_DATE", DEFAULT_START_DATE)
-    dt.date.fromisoformat(value)  # fail at load time, with the value in the message, if malformed
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(f"FEED_START_DATE={value!r} is not a date (YYYY-MM-DD): {error}") from None
     return value
+
+
+KNOWN_SOURCES = ("inbox", "hf", "arxiv")
+DEFAULT_HF_API_BASE_URL = "https://b-61j.pages.dev"
+DEFAULT_ARXIV_API_BASE_URL = "http://export.arxiv.org"
+
+
+def feed_sources() -> list[str]:
+    """``$FEED_SOURCES``: the comma-separated sources to collect (``inbox``, ``hf``, ``arxiv``)."""
+    names = [name.strip() for name in os.environ.get("FEED_SOURCES", "inbox").split(",") if name.strip()]
+    unknown = sorted(set(names) - set(KNOWN_SOURCES))
+    if unknown:
+        raise ValueError(f"FEED_SOURCES: unknown source(s) {unknown}; known: {', '.join(KNOWN_SOURCES)}")
+    return names
+
+
+def hf_api_base_url() -> str:
+    """``$HF_API_BASE_URL``: where the Hugging Face API is."""
+    return os.environ.get("HF_API_BASE_URL", DEFAULT_HF_API_BASE_URL)
+
+
+def arxiv_api_base_url() -> str:
+    """``$ARXIV_API_BASE_URL``: where the arXiv API is."""
+    return os.environ.get("ARXIV_API_BASE_URL", DEFAULT_ARXIV_API_BASE_URL)
+
+
+def arxiv_categories() -> list[str] | None:
+    """``$ARXIV_CATEGORIES``: comma-separated arXiv categories (None: the default list)."""
+    value = os.environ.get("ARXIV_CATEGORIES")
+    return [c.strip() for c in value.split(",") if c.strip()] if value else None

@@ -4,7 +4,8 @@ Copies the real HF daily-papers responses and arXiv listings into a temporary in
 every asset over the whole date range in one run on a real Dagster instance and DuckDB
 file, and prints wall time, entries per second and peak memory. Then it re-runs a few
 single days on the full warehouse and on an empty one, to show that a day's cost does not
-grow with the history. Not a test: nothing here asserts on time.
+grow with the history, and writes real days on top of a synthetic history of a million
+entries to show the same for the warehouse write alone. Not a test: nothing here asserts on time.
 """
 
 from __future__ import annotations
@@ -60,6 +61,41 @@ def single_day_costs(defs, instance, days) -> dict[dt.date, float]:
     return {day: materialize(defs, instance, day, day) for day in days}
 
 
+SYNTHETIC_HISTORY = (0, 1_000_000)
+HISTORY_PROBE_DAYS = 30
+
+
+def day_write_cost_over_history(shared_data: Path, history_rows: int, folder: Path) -> float:
+    """Milliseconds per day to write real HF days on top of ``history_rows`` synthetic entries."""
+    from feed_assets.parsing import parse_dump
+    from feed_assets.warehouse.connection import prepare
+    from feed_assets.warehouse.rows import appearance_records, appearances_frame, rejection_records, rejections_frame
+    from feed_assets.warehouse.writes import replace_day_entries
+
+    con = prepare(duckdb.connect(str(folder / f"history-{history_rows}.duckdb")))
+    con.execute("""
+        insert into paper_appearances (appearance_id, feed_date, source, format, dump_sha256, position,
+            paper_id, match_rule, arxiv_id, title, abstract, title_key, abstract_key)
+        select 'synthetic:' || i, date '1990-01-01' + (i // 40)::int, 'arxiv', 'arxiv_listing', md5(i::varchar),
+            i % 40, 'arxiv:s' || i, 'arxiv_id', 's' || i, 'synthetic ' || i, 'synthetic',
+            'synthetic ' || md5(i::varchar), md5((-i)::varchar)
+        from range(?) r(i)
+    """, [history_rows])
+    con.execute("checkpoint")
+    days = []
+    for path in sorted((shared_data / "hf-daily-papers").glob("*.json"))[:HISTORY_PROBE_DAYS]:
+        day = dt.date.fromisoformat(path.stem)
+        parsed = parse_dump(path.read_bytes(), path.name, day)
+        sha = "b" * 64
+        days.append((day, appearances_frame(appearance_records(day, sha, parsed)),
+                     rejections_frame(rejection_records(day, sha, path.name, parsed))))
+    began = time.perf_counter()
+    for day, appearances, rejections in days:
+        replace_day_entries(con, day, appearances, rejections)
+    con.close()
+    return (time.perf_counter() - began) / len(days) * 1000
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared-data", type=Path, default=SHARED_DATA)
@@ -87,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             for day in PROBE_DAYS:
                 shutil.copytree(root / "full" / "inbox" / day.isoformat(), root / "empty" / "inbox" / day.isoformat())
             on_empty = single_day_costs(empty, instance, PROBE_DAYS)
+        write_costs = {rows: day_write_cost_over_history(args.shared_data, rows, root) for rows in SYNTHETIC_HISTORY}
 
     span = (days[-1] - days[0]).days + 1
     print(f"one-run backfill of ../shared/data: {len(days)} days with dumps, {span} partitions "
@@ -100,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     print("one day re-run (whole job, one run), on the full history vs. on an empty warehouse:")
     for day in PROBE_DAYS:
         print(f"  {day}  full {on_full[day]:5.2f} s   empty {on_empty[day]:5.2f} s")
+    print(f"warehouse write of one day ({HISTORY_PROBE_DAYS} real HF days, mean), by size of the history before it:")
+    for rows, cost in write_costs.items():
+        print(f"  {rows:>9,} entries of history   {cost:6.1f} ms per day")
     return 0
 
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from feed_assets.definitions import build_definitions
-from feed_assets.resources import WAREHOUSE_FILE
+from feed_assets.resources import WAREHOUSE_FILE, ArxivSource, FeedSources, HuggingFaceSource
 from feed_assets.sample_data import generate_sample_inbox
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
@@ -29,13 +29,18 @@ TABLE_ORDER = {
 }
 
 
+def inbox_only() -> FeedSources:
+    """Sources for an offline feed: the inbox alone."""
+    return FeedSources(enabled=["inbox"], huggingface=HuggingFaceSource(), arxiv=ArxivSource())
+
+
 class Feed:
     """A feed folder with its own warehouse and Dagster instance, and ways to run and read it."""
 
-    def __init__(self, data_dir: Path, instance: dg.DagsterInstance):
+    def __init__(self, data_dir: Path, instance: dg.DagsterInstance, sources: FeedSources | None = None):
         self.data_dir = data_dir
         self.instance = instance
-        self.defs = build_definitions(data_dir)
+        self.defs = build_definitions(data_dir, sources or inbox_only())
 
     @property
     def inbox(self) -> Path:
@@ -45,7 +50,8 @@ class Feed:
     def warehouse_path(self) -> Path:
         return self.data_dir / WAREHOUSE_FILE
 
-    def materialize(self, start: dt.date, end: dt.date | None = None, raise_on_error: bool = True):
+    def materialize(self, start: dt.date, end: dt.date | None = None, raise_on_error: bool = True,
+                    refetch: bool = False):
         """Materialize every asset for the days ``start``..``end`` in one run, as a backfill does."""
         end = end or start
         job = self.defs.resolve_implicit_global_asset_job_def()
@@ -55,6 +61,7 @@ class Feed:
                 "dagster/asset_partition_range_start": start.isoformat(),
                 "dagster/asset_partition_range_end": end.isoformat(),
             },
+            run_config={"ops": {"raw_dumps": {"config": {"refetch": refetch}}}},
             raise_on_error=raise_on_error,
         )
 

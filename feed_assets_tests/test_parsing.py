@@ -430,10 +430,11 @@ def test_empty_text_file_is_unknown_and_empty_jsonl_is_an_empty_listing():
 
 
 def test_every_format_has_a_source():
-    assert set(FORMATS) == {"papers_page", "papers_page_metadata", "abstract_list", "hf_daily_papers", "arxiv_listing"}
+    assert set(FORMATS) == {"papers_page", "papers_page_metadata", "abstract_list", "hf_daily_papers",
+                            "arxiv_listing", "arxiv_atom"}
     assert SOURCE_OF_FORMAT == {
         "papers_page": "huggingface", "papers_page_metadata": "huggingface", "hf_daily_papers": "huggingface",
-        "arxiv_listing": "arxiv", "abstract_list": "abstract_list"}
+        "arxiv_listing": "arxiv", "arxiv_atom": "arxiv", "abstract_list": "abstract_list"}
 
 
 @settings(max_examples=300, deadline=None)

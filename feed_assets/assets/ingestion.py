@@ -1,24 +1,32 @@
-"""Ingestion: the day's dumps into the raw store, then parsed into appearances and rejections."""
+"""Ingestion: the day's dumps (inbox files, API responses) into the raw store, then parsed into
+appearances and rejections."""
 
-import datetime as dt
+from contextlib import ExitStack
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from feed_assets.parsing import SOURCE_OF_FORMAT, UnknownFormatError, detect_format, parse_dump
+from feed_assets.parsing import UnknownFormatError, parse_dump
 from feed_assets.partitions import daily_partitions, partition_days
-from feed_assets.resources import FeedStorage, warehouse_connection
-from feed_assets.sources.inbox import read_day
+from feed_assets.resources import FeedSources, FeedStorage, warehouse_connection
+from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_day
 from feed_assets.warehouse.rows import (
     appearance_records,
     appearances_frame,
     rejection_records,
     rejections_frame,
 )
-from feed_assets.warehouse.writes import RAW_DUMP_COLUMNS, replace_day_entries, replace_raw_dumps
+from feed_assets.warehouse.writes import (
+    FETCH_LOG_COLUMNS,
+    RAW_DUMP_COLUMNS,
+    append_fetch_log,
+    has_dumps,
+    replace_day_entries,
+    replace_raw_dumps,
+)
 
-INBOX_CHANNEL = "inbox"
 PREVIEW_ROWS = 10
 
 
@@ -29,59 +37,88 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = PREVIEW_ROWS) -> dg.Meta
     return dg.MetadataValue.md(frame.head(max_rows).to_markdown(index=False))
 
 
+class RawDumpsConfig(dg.Config):
+    """Run options for collecting dumps."""
+
+    refetch: bool = False
+    """Fetch the live feeds again even for days already fetched (a new response is a new dump)."""
+
+
 @dg.asset(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="ingestion",
     kinds={"duckdb", "file"},
 )
-def raw_dumps(context: dg.AssetExecutionContext, storage: FeedStorage,
-              warehouse: DuckDBResource) -> dg.MaterializeResult:
-    """Every file of the day's inbox folder, kept byte for byte in the content-addressed raw store.
+def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage: FeedStorage,
+              sources: FeedSources, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    """Every dump of the day, kept byte for byte in the content-addressed raw store.
 
-    One row per dump: feed date, channel, origin (file name), detected source and format,
-    sha256, size and where the bytes are. Re-loading the same bytes is a no-op; a changed
-    file is a new dump and the old bytes stay in the raw store. A file whose format can't be
-    recognised fails its day with an error naming the file, and that day's rows are left
-    as they were; the other days of the run are still stored.
+    From each enabled source: the files of the day's inbox folder, and the Hugging Face and
+    arXiv API responses (every page). One row per dump: feed date, channel, origin (file
+    name or URL), detected source and format, sha256, size and where the bytes are. A day
+    already fetched is not fetched again unless the run sets ``refetch``; re-loading the
+    same bytes changes nothing, and a changed file or response is a new dump (the old bytes
+    stay in the raw store). A day whose file matches no format, or whose fetch fails, is
+    reported by name and left as it was; the other days of the run are still stored, and
+    the step fails at the end so the UI shows which days need attention.
     """
     store = storage.raw_store
+    data_dir = Path(storage.data_dir)
+    http_sources = [(name, resource) for name, resource in
+                    (("huggingface", sources.huggingface if "hf" in sources.enabled else None),
+                     ("arxiv", sources.arxiv if "arxiv" in sources.enabled else None)) if resource]
+    apis = {name: resource.api() for name, resource in http_sources}
     failures: list[str] = []
-    frames: list[pd.DataFrame] = []
-    with warehouse_connection(warehouse) as con:
-        for day in partition_days(context):
-            files = read_day(storage.inbox_dir, day)
-            try:
-                formats = [detect_format(file.data, file.origin) for file in files]
-            except UnknownFormatError as error:
-                failures.append(f"{day}: {error}")
-                context.log.error(f"{day}: not loaded: {error}")
-                continue
-            rows = []
-            for file, fmt in zip(files, formats):
-                stored = store.put(file.data)
-                rows.append({
-                    "feed_date": day, "channel": INBOX_CHANNEL, "origin": file.origin,
-                    "source": SOURCE_OF_FORMAT[fmt], "format": fmt, "sha256": stored.sha256,
-                    "size_bytes": stored.size_bytes, "raw_path": stored.path.relative_to(storage.data_dir).as_posix(), "stored_at": stored.stored_at,
-                })
-            day_frame = pd.DataFrame(rows, columns=list(RAW_DUMP_COLUMNS)).astype(object)
-            replace_raw_dumps(con, day, INBOX_CHANNEL, day_frame)
-            frames.append(day_frame)
-            context.log.info(f"{day}: {len(rows)} dump(s) from the inbox")
+    loaded: list[dict] = []
+    with warehouse_connection(warehouse) as con, ExitStack() as stack:
+        fetchers = {name: stack.enter_context(resource.fetcher()) for name, resource in http_sources}
+        days = partition_days(context)
+        for index, day in enumerate(days, start=1):
+            day_rows: list[dict] = []
+            if "inbox" in sources.enabled:
+                try:
+                    rows = collect_inbox_day(store, storage.inbox_dir, data_dir, day)
+                except UnknownFormatError as error:
+                    failures.append(f"{day}: {error}")
+                    context.log.error(f"day {index} of {len(days)} ({day}): inbox not loaded: {error}")
+                else:
+                    replace_raw_dumps(con, day, INBOX_CHANNEL, dumps_frame(rows))
+                    day_rows += rows
+            for name, _ in http_sources:
+                if not config.refetch and has_dumps(con, day, HTTP_CHANNEL, name):
+                    context.log.info(f"day {index} of {len(days)} ({day}): {name} already fetched, "
+                                     "re-using the stored responses")
+                    continue
+                fetched = collect_http_day(store, data_dir, fetchers[name], name, day, apis[name].day_pages)
+                append_fetch_log(con, pd.DataFrame(fetched.log, columns=list(FETCH_LOG_COLUMNS)).astype(object))
+                if fetched.error:
+                    failures.append(f"{day}: {name}: {fetched.error}")
+                    context.log.error(f"day {index} of {len(days)} ({day}): {name} fetch failed: {fetched.error}")
+                    continue
+                replace_raw_dumps(con, day, HTTP_CHANNEL, dumps_frame(fetched.dumps), source=name)
+                day_rows += fetched.dumps
+            loaded += day_rows
+            context.log.info(f"day {index} of {len(days)} ({day}): {len(day_rows)} dump(s) collected")
     if failures:
         raise dg.Failure(
-            description="Some days were not loaded, their files match no feed format:\n" + "\n".join(failures),
-            metadata={"failed_days": len(failures)},
+            description=f"{len(failures)} day/source(s) not loaded (the others were stored):\n" + "\n".join(failures),
+            metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
         )
-    loaded = pd.concat(frames) if frames else pd.DataFrame(columns=list(RAW_DUMP_COLUMNS))
+    frame = dumps_frame(loaded)
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(loaded),
-        "days": len(frames),
-        "bytes": int(loaded["size_bytes"].sum()) if len(loaded) else 0,
-        "formats": dg.MetadataValue.json(loaded["format"].value_counts().to_dict() if len(loaded) else {}),
-        "preview": markdown_table(loaded[["feed_date", "origin", "format", "size_bytes", "sha256"]]),
+        "dagster/row_count": len(frame),
+        "days": len(days),
+        "sources": ", ".join(sources.enabled),
+        "bytes": int(frame["size_bytes"].sum()) if len(frame) else 0,
+        "formats": dg.MetadataValue.json(frame["format"].value_counts().to_dict() if len(frame) else {}),
+        "preview": markdown_table(frame[["feed_date", "channel", "origin", "format", "size_bytes"]]),
     })
+
+
+def dumps_frame(rows: list[dict]) -> pd.DataFrame:
+    """``raw_dumps`` rows as a DataFrame with the table's columns."""
+    return pd.DataFrame(rows, columns=list(RAW_DUMP_COLUMNS)).astype(object)
 
 
 @dg.multi_asset(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .abstract_list import parse_abstract_list
+from .arxiv_atom import parse_atom_feed
 from .arxiv_listing import parse_arxiv_listing
 from .detect import detect_format
 from .hf_daily_papers import parse_hf_daily_papers
@@ -29,6 +30,7 @@ SOURCE_OF_FORMAT: dict[str, str] = {
     "papers_page_metadata": "huggingface",
     "hf_daily_papers": "huggingface",
     "arxiv_listing": "arxiv",
+    "arxiv_atom": "arxiv",
     "abstract_list": "abstract_list",
 }
 FORMATS: tuple[str, ...] = tuple(SOURCE_OF_FORMAT)
@@ -46,6 +48,8 @@ def parse_dump(data: bytes, name: str, feed_date: dt.date) -> ParseResult:
         return parse_abstract_list(data)
     if format_name == "hf_daily_papers":
         return parse_hf_daily_papers(data)
+    if format_name == "arxiv_atom":
+        return parse_atom_feed(data)
     return parse_arxiv_listing(data)
 
 
@@ -59,6 +63,7 @@ __all__ = [
     "detect_format",
     "parse_abstract_list",
     "parse_arxiv_listing",
+    "parse_atom_feed",
     "parse_dump",
     "parse_hf_daily_papers",
     "parse_papers_page",

@@ -10,6 +10,7 @@
   object ``{"data": [...]}`` or a pretty-printed object (first line ``{`` alone). Any other
   first line (broken, or an object of neither kind such as ``{"error": ...}``) is an HF
   response for a ``.json`` file and JSON lines otherwise; the parser then rejects it.
+- Starting with ``<?xml`` and a ``<feed`` element, or with ``<feed``: ``arxiv_atom``.
 - Empty (or blank) files: ``.jsonl`` is an empty arXiv listing, ``.json`` a broken API
   response (reported as a rejection); anything else is an unknown format.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 
 from .abstract_list import FORMAT as ABSTRACT_LIST, is_abstract_list
+from .arxiv_atom import FORMAT as ARXIV_ATOM, is_atom_feed
 from .arxiv_listing import FORMAT as ARXIV_LISTING
 from .hf_daily_papers import FORMAT as HF_DAILY_PAPERS
 from .model import UnknownFormatError
@@ -44,6 +46,8 @@ def detect_format(data: bytes, name: str) -> str:
         return page_format(text)
     if is_abstract_list(text):
         return ABSTRACT_LIST
+    if is_atom_feed(text):
+        return ARXIV_ATOM
     if first_line.startswith("["):
         return HF_DAILY_PAPERS
     if first_line.startswith("{"):

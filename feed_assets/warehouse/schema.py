@@ -86,6 +86,20 @@ TABLES: dict[str, str] = {
             repeat_papers   integer not null,  -- papers listed this day but first seen before
             rejected        integer not null
         )""",
+    "fetch_log": """
+        create table if not exists fetch_log (  -- append-only: every HTTP response, good or bad
+            feed_date    date      not null,
+            source       varchar   not null,  -- 'huggingface' or 'arxiv'
+            url          varchar   not null,
+            status       integer,             -- null when no response came back
+            attempts     integer   not null,
+            outcome      varchar   not null,  -- 'ok' or 'error'
+            problem      varchar,             -- what was wrong, for 'error'
+            sha256       varchar,             -- the body in the raw store, when there was one
+            size_bytes   bigint,
+            headers      json,                -- content type, length, etag, date, retry-after
+            fetched_at   timestamp not null
+        )""",
     "refresh_queue": """
         create table if not exists refresh_queue (
             target  varchar not null,  -- the table to refresh: 'papers' or 'daily_feed_stats'

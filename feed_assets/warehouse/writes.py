@@ -36,6 +36,8 @@ APPEARANCE_COLUMNS = (
     "arxiv_id", "title", "abstract", "authors", "author_count", "organization", "published_date",
     "upvotes", "comments", "categories", "keywords", "page_date", "title_key", "abstract_key",
 )
+FETCH_LOG_COLUMNS = ("feed_date", "source", "url", "status", "attempts", "outcome", "problem", "sha256",
+                     "size_bytes", "headers", "fetched_at")
 REJECTION_COLUMNS = ("feed_date", "source", "format", "dump_sha256", "origin", "position", "location",
                      "reason", "excerpt")
 
@@ -79,8 +81,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, col
 
 
 def replace_raw_dumps(con: duckdb.DuckDBPyConnection, feed_date: dt.date, channel: str,
-                      dumps: pd.DataFrame) -> None:
-    """Make ``dumps`` the day's dumps for one channel, in one transaction.
+                      dumps: pd.DataFrame, source: str | None = None) -> None:
+    """Make ``dumps`` the day's dumps for one channel (and one source, if given), in one transaction.
 
     A dump whose bytes were seen before keeps its first ``stored_at``, so re-loading the same
     files changes nothing.
@@ -96,11 +98,24 @@ def replace_raw_dumps(con: duckdb.DuckDBPyConnection, feed_date: dt.date, channe
                 from incoming_dumps i
             """)
             con.unregister("incoming_dumps")
-        con.execute("delete from raw_dumps where feed_date = ? and channel = ?", [feed_date, channel])
+        con.execute("delete from raw_dumps where feed_date = ? and channel = ? and source = coalesce(?, source)",
+                    [feed_date, channel, source])
         if not dumps.empty:
             con.execute(f"insert into raw_dumps ({', '.join(RAW_DUMP_COLUMNS)}) "
                         f"select {', '.join(RAW_DUMP_COLUMNS)} from day_dumps")
             con.execute("drop table day_dumps")
+
+
+def has_dumps(con: duckdb.DuckDBPyConnection, feed_date: dt.date, channel: str, source: str) -> bool:
+    """Whether the day already has dumps from this channel and source (a fetched day, say)."""
+    return con.execute("select count(*) from raw_dumps where feed_date = ? and channel = ? and source = ?",
+                       [feed_date, channel, source]).fetchone()[0] > 0
+
+
+def append_fetch_log(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame) -> None:
+    """Record HTTP responses (and failed requests) in the append-only ``fetch_log``."""
+    with transaction(con):
+        _insert(con, "fetch_log", entries, FETCH_LOG_COLUMNS)
 
 
 def replace_day_entries(con: duckdb.DuckDBPyConnection, feed_date: dt.date,

@@ -1,0 +1,79 @@
+"""Collecting a day's dumps from a source into the raw store, as rows for ``raw_dumps``.
+
+Both channels end the same way: bytes in the raw store, and one row per dump saying where
+they came from, when, and in which format. The HTTP channel also reports every response
+(and failed request) for ``fetch_log``, including the bytes of a bad one, kept for inspection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from feed_assets.parsing import SOURCE_OF_FORMAT, detect_format
+from feed_assets.sources.http import FetchedResponse, FetchError, HttpFetcher
+from feed_assets.sources.inbox import read_day
+from feed_assets.sources.raw_store import RawStore, StoredBytes
+
+INBOX_CHANNEL = "inbox"
+HTTP_CHANNEL = "http"
+
+
+def dump_row(day: dt.date, channel: str, origin: str, fmt: str, stored: StoredBytes, data_dir: Path) -> dict:
+    """A ``raw_dumps`` row for stored bytes."""
+    return {
+        "feed_date": day, "channel": channel, "origin": origin, "source": SOURCE_OF_FORMAT[fmt], "format": fmt,
+        "sha256": stored.sha256, "size_bytes": stored.size_bytes,
+        "raw_path": stored.path.relative_to(data_dir).as_posix(), "stored_at": stored.stored_at,
+    }
+
+
+def collect_inbox_day(store: RawStore, inbox_dir: Path, data_dir: Path, day: dt.date) -> list[dict]:
+    """Store every file of the day's inbox folder; raises UnknownFormatError (naming the file)
+    before storing anything if one of them is in no known format."""
+    files = read_day(inbox_dir, day)
+    formats = [detect_format(file.data, file.origin) for file in files]
+    return [dump_row(day, INBOX_CHANNEL, file.origin, fmt, store.put(file.data), data_dir)
+            for file, fmt in zip(files, formats)]
+
+
+@dataclass
+class HttpDay:
+    """What fetching one day from one source gave: dumps, the fetch log, and the failure if any."""
+
+    dumps: list[dict] = field(default_factory=list)
+    log: list[dict] = field(default_factory=list)
+    error: FetchError | None = None
+
+
+def collect_http_day(store: RawStore, data_dir: Path, fetcher: HttpFetcher, source: str, day: dt.date,
+                     pages: Callable[[HttpFetcher, dt.date], Iterator[FetchedResponse]]) -> HttpDay:
+    """Fetch every page of the day, storing each body before it is parsed; stops at the first
+    bad page, whose body (if any) is stored too and named in the log."""
+    result = HttpDay()
+    try:
+        for response in pages(fetcher, day):
+            stored = store.put(response.body)
+            fmt = detect_format(response.body, response.url)
+            result.dumps.append(dump_row(day, HTTP_CHANNEL, response.url, fmt, stored, data_dir))
+            result.log.append(_log_row(day, source, response, stored, "ok", None))
+    except FetchError as error:
+        stored = store.put(error.response.body) if error.response is not None else None
+        result.log.append(_log_row(day, source, error.response, stored, "error", error.problem, url=error.url))
+        result.error = error
+    return result
+
+
+def _log_row(day: dt.date, source: str, response: FetchedResponse | None, stored: StoredBytes | None,
+             outcome: str, problem: str | None, url: str | None = None) -> dict:
+    return {
+        "feed_date": day, "source": source, "url": response.url if response else url,
+        "status": response.status if response else None, "attempts": response.attempts if response else 0,
+        "outcome": outcome, "problem": problem,
+        "sha256": stored.sha256 if stored else None, "size_bytes": stored.size_bytes if stored else None,
+        "headers": json.dumps(response.headers) if response else None,
+        "fetched_at": response.fetched_at if response else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+    }

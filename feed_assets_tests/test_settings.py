@@ -1,0 +1,40 @@
+"""Settings from the environment: defaults for a fresh clone, and clear errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from feed_assets import settings
+from feed_assets.resources import sources_from_environment
+
+
+def test_defaults_are_offline_and_local(monkeypatch):
+    for name in ("FEED_DATA_DIR", "FEED_SOURCES", "HF_API_BASE_URL", "ARXIV_API_BASE_URL", "ARXIV_CATEGORIES"):
+        monkeypatch.delenv(name, raising=False)
+    assert settings.data_dir() == settings.PROJECT_ROOT / "data"
+    sources = sources_from_environment()
+    assert sources.enabled == ["inbox"]
+    assert sources.huggingface.base_url == "https://b-61j.pages.dev"
+    assert sources.arxiv.categories == ["cs.LG", "cs.CL", "cs.CV", "cs.AI", "stat.ML"]
+
+
+def test_the_environment_turns_the_live_feeds_on(monkeypatch, tmp_path):
+    monkeypatch.setenv("FEED_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FEED_SOURCES", "inbox, hf,arxiv")
+    monkeypatch.setenv("HF_API_BASE_URL", "http://127.0.0.1:8000")
+    monkeypatch.setenv("ARXIV_CATEGORIES", "cs.RO,q-bio.NC")
+    assert settings.data_dir() == tmp_path
+    sources = sources_from_environment()
+    assert sources.enabled == ["inbox", "hf", "arxiv"]
+    assert sources.huggingface.base_url == "http://127.0.0.1:8000"
+    assert sources.arxiv.categories == ["cs.RO", "q-bio.NC"]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("FEED_SOURCES", "inbox,rss", r"unknown source\(s\) \['rss'\]"),
+    ("FEED_START_DATE", "2024-13-01", r"FEED_START_DATE='2024-13-01' is not a date"),
+])
+def test_bad_values_fail_with_the_setting_named(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=message):
+        settings.feed_sources() if name == "FEED_SOURCES" else settings.start_date()
