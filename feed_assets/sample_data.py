@@ -45,6 +45,12 @@ FORMAT_FILES = (PAGE_FILE, PAGE_METADATA_FILE, ABSTRACTS_FILE, HF_FILE, ARXIV_FI
 # The text dump of weekday number i (counting weekdays from the start) is TEXT_ROTATION[i % 3].
 TEXT_ROTATION = (PAGE_FILE, PAGE_METADATA_FILE, ABSTRACTS_FILE)
 
+# a topic that rises in the second week of the default sample, for the trend assets to find
+RISING_TOPIC = "test-time scaling"
+RISING_TOPIC_START = date(2024, 3, 8)
+RISING_TOPIC_STEP = 0.12
+RISING_TOPIC_PEAK = 0.6
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _BULLET = "\u2022"
 _MIDDLE_DOT = "\u00b7"
@@ -298,7 +304,7 @@ class _Inventor:
         rng = self.rng
         name = self.method_name()
         title = self.title(name, min_title_length)
-        abstract = self.abstract(name)
+        abstract = self.abstract(name) + _rising_topic_sentence(name, published)
         authors = []
         for _ in range(rng.choice((1, 2, 3, 3, 4, 4, 5, 6))):
             while True:
@@ -335,6 +341,24 @@ class _Inventor:
             organization=organization,
             github=github,
         )
+
+
+def _rising_topic_sentence(name: str, published: date) -> str:
+    """From RISING_TOPIC_START on, a growing share of papers also study the rising topic, so that
+    the sample days show a trend. Drawn from a generator of its own (seeded by the method name),
+    which leaves every other invented paper as it was."""
+    days_in = (published - RISING_TOPIC_START).days
+    if days_in < 0:
+        return ""
+    share = min(RISING_TOPIC_PEAK, RISING_TOPIC_STEP * (days_in + 1))
+    rng = random.Random(f"rising:{name}")
+    if rng.random() >= share:
+        return ""
+    return " " + rng.choice((
+        f"We further show that {RISING_TOPIC} makes {name} more robust.",
+        f"Finally, we analyse {RISING_TOPIC} for {name}.",
+        f"Our analysis of {RISING_TOPIC} explains when {name} helps.",
+    ))
 
 
 # --- renderers ----------------------------------------------------------------------------
