@@ -100,9 +100,61 @@ TABLES: dict[str, str] = {
             headers      json,                -- content type, length, etag, date, retry-after
             fetched_at   timestamp not null
         )""",
+    "trend_day_totals": """
+        create table if not exists trend_day_totals (
+            feed_date   date    not null,
+            new_papers  integer not null   -- papers first seen that day: the denominator of shares
+        )""",
+    "term_daily_counts": """
+        create table if not exists term_daily_counts (
+            feed_date  date    not null,
+            kind       varchar not null,   -- 'text' (title and abstract), 'keyword' (HF ai_keywords), 'category'
+            term       varchar not null,
+            papers     integer not null    -- distinct papers first seen that day that use the term
+        )""",
+    "trending_terms": """
+        create table if not exists trending_terms (
+            feed_date       date    not null,
+            kind            varchar not null,
+            term            varchar not null,
+            rank            integer not null,  -- 1 = strongest, within the day and kind
+            score           double  not null,  -- effect size: log-odds ratio of window vs baseline share
+            p_value         double  not null,  -- exact conditional binomial test, one-sided
+            q_value         double  not null,  -- Benjamini-Hochberg, across the day's tested terms of the kind
+            window_count    integer not null,  -- papers using the term in the trailing window
+            baseline_count  integer not null,  -- papers using it in the baseline before the window
+            window_share    double  not null,
+            baseline_share  double  not null,
+            window_papers   integer not null,
+            baseline_papers integer not null
+        )""",
+    "top_papers": """
+        create table if not exists top_papers (
+            period          varchar not null,  -- 'day' or 'week' (ISO week, starting Monday)
+            period_start    date    not null,
+            rank            integer not null,
+            paper_id        varchar not null,
+            title           varchar,
+            arxiv_url       varchar,
+            upvotes         integer not null,  -- as last seen
+            upvote_history  struct(feed_date date, upvotes integer)[] not null  -- every fetch that saw it
+        )""",
+    "author_activity": """
+        create table if not exists author_activity (
+            feed_date  date    not null,
+            author     varchar not null,
+            papers     integer not null     -- papers first seen that day that list the author
+        )""",
+    "category_trends": """
+        create table if not exists category_trends (
+            feed_date  date    not null,
+            category   varchar not null,
+            papers     integer not null,    -- papers first seen that day in the category
+            share      double  not null     -- of the papers first seen that day
+        )""",
     "refresh_queue": """
         create table if not exists refresh_queue (
-            target  varchar not null,  -- the table to refresh: 'papers' or 'daily_feed_stats'
+            target  varchar not null,  -- the table to refresh (see warehouse.queue)
             key     varchar not null   -- a paper_id or a feed_date
         )""",
 }
@@ -118,6 +170,9 @@ INDEXES: tuple[str, ...] = (
     "create index if not exists paper_appearances_title_key on paper_appearances (title_key)",
     "create index if not exists paper_appearances_abstract_key on paper_appearances (abstract_key)",
     "create index if not exists papers_paper_id on papers (paper_id)",
+    "create index if not exists papers_first_seen_date on papers (first_seen_date)",
+    "create index if not exists term_daily_counts_feed_date on term_daily_counts (feed_date)",
+    "create index if not exists trending_terms_feed_date on trending_terms (feed_date)",
 )
 
 

@@ -17,6 +17,8 @@ import duckdb
 import pandas as pd
 
 from feed_assets.identity.sql import RESOLVE_STATEMENTS
+from feed_assets.warehouse import queue
+from feed_assets.warehouse.queue import claim_days, queue_days, release_days
 from feed_assets.warehouse.schema import TABLES
 
 # How much a format is trusted for a paper's title, abstract and authors (lower is better).
@@ -51,6 +53,7 @@ class DayWrite:
     rejected: int
     reresolved: int
     papers_queued: int
+    changed_days: list[dt.date]  # the day itself, and days whose entries changed paper
 
 
 @contextmanager
@@ -144,6 +147,11 @@ def replace_day_entries(con: duckdb.DuckDBPyConnection, feed_date: dt.date,
         for statement in RESOLVE_STATEMENTS:
             con.execute(statement)
         reresolved = con.execute("select count(*) from to_resolve").fetchone()[0]
+        changed_days = [row[0] for row in con.execute("""
+            select feed_date from touched_days
+            union select feed_date from to_resolve where old_paper_id is distinct from
+                (select paper_id from paper_appearances a where a.appearance_id = to_resolve.appearance_id)
+        """).fetchall()]
         con.execute("""
             create or replace temp table queued_papers as
             select paper_id from touched_keys where paper_id is not null
@@ -152,15 +160,12 @@ def replace_day_entries(con: duckdb.DuckDBPyConnection, feed_date: dt.date,
                   where appearance_id in (select appearance_id from to_resolve)
         """)
         papers_queued = con.execute("select count(*) from queued_papers").fetchone()[0]
-        con.execute("insert into refresh_queue select 'papers', paper_id from queued_papers")
-        con.execute("""
-            insert into refresh_queue
-            select distinct 'daily_feed_stats', strftime(feed_date, '%Y-%m-%d') from (
-                select feed_date from to_resolve union select feed_date from touched_days)
-        """)
+        con.execute(f"insert into refresh_queue select '{queue.PAPERS}', paper_id from queued_papers")
+        queue_days(con, queue.APPEARANCE_DAY_CONSUMERS,
+                   "select feed_date from to_resolve union select feed_date from touched_days")
         for temp in ("touched_days", "touched_keys", "to_resolve", "queued_papers"):
             con.execute(f"drop table {temp}")
-    return DayWrite(feed_date, len(appearances), len(rejections), reresolved, papers_queued)
+    return DayWrite(feed_date, len(appearances), len(rejections), reresolved, papers_queued, changed_days)
 
 
 def _authority_case(column: str = "format") -> str:
@@ -168,13 +173,16 @@ def _authority_case(column: str = "format") -> str:
     return f"(case {column} {cases} else {max(FORMAT_AUTHORITY.values()) + 1} end)"
 
 
-def refresh_papers(con: duckdb.DuckDBPyConnection) -> int:
-    """Rebuild the ``papers`` rows queued by day writes, in one transaction; returns how many.
+def refresh_papers(con: duckdb.DuckDBPyConnection) -> tuple[int, list[dt.date]]:
+    """Rebuild the ``papers`` rows queued by day writes, in one transaction.
+
+    Returns how many papers were rebuilt, and the first-seen days they left or joined.
 
     A paper's fields are chosen deterministically, so the result does not depend on the
     order days were loaded in: the title, abstract and authors come from the most trusted
     format that has them (arXiv, then the HF API, then pages), earliest day first.
-    Also queues every day the refreshed papers appear on, whose new/repeat counts may move.
+    Also queues every day the refreshed papers appear on (their new/repeat counts may move)
+    and every day they were or are first seen on (their trends may move).
     """
     best = f"({_authority_case()}, feed_date, appearance_id)"
     with transaction(con):
@@ -183,11 +191,11 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> int:
             select distinct key as paper_id from refresh_queue where target = 'papers'
         """)
         refreshed = con.execute("select count(*) from pending_papers").fetchone()[0]
-        con.execute("""
-            insert into refresh_queue
-            select distinct 'daily_feed_stats', strftime(feed_date, '%Y-%m-%d') from paper_appearances
-            where paper_id in (select paper_id from pending_papers)
-        """)
+        queue_days(con, queue.APPEARANCE_DAY_CONSUMERS,
+                   "select feed_date from paper_appearances where paper_id in (select paper_id from pending_papers)")
+        first_seen = "select first_seen_date from papers where paper_id in (select paper_id from pending_papers)"
+        queue_days(con, queue.FIRST_SEEN_DAY_CONSUMERS, first_seen)
+        days = {row[0] for row in con.execute(first_seen).fetchall()}
         con.execute("delete from papers where paper_id in (select paper_id from pending_papers)")
         con.execute(f"""
             insert into papers
@@ -208,29 +216,23 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> int:
             where paper_id in (select paper_id from pending_papers)
             group by paper_id
         """)
-        con.execute("""
+        queue_days(con, queue.FIRST_SEEN_DAY_CONSUMERS, first_seen)
+        days |= {row[0] for row in con.execute(first_seen).fetchall()}
+        con.execute(f"""
             delete from refresh_queue
-            where target = 'papers' and key in (select paper_id from pending_papers)
+            where target = '{queue.PAPERS}' and key in (select paper_id from pending_papers)
         """)
         con.execute("drop table pending_papers")
-    return refreshed
+    return refreshed, sorted(days)
 
 
-def refresh_daily_feed_stats(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date]) -> int:
+def refresh_daily_feed_stats(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date]) -> list[dt.date]:
     """Recompute ``daily_feed_stats`` for ``days`` and for every queued day, in one transaction.
 
-    Returns the number of days recomputed.
+    Returns the days recomputed.
     """
     with transaction(con):
-        con.execute("create or replace temp table stat_days (feed_date date)")
-        if days:
-            con.executemany("insert into stat_days values (?)", [[day] for day in days])
-        con.execute("""
-            insert into stat_days
-            select distinct key::date from refresh_queue where target = 'daily_feed_stats'
-        """)
-        con.execute("create or replace temp table stat_days as select distinct feed_date from stat_days")
-        recomputed = con.execute("select count(*) from stat_days").fetchone()[0]
+        recomputed = claim_days(con, "daily_feed_stats", days, table="stat_days")
         con.execute("delete from daily_feed_stats where feed_date in (select feed_date from stat_days)")
         con.execute("""
             insert into daily_feed_stats
@@ -255,11 +257,7 @@ def refresh_daily_feed_stats(con: duckdb.DuckDBPyConnection, days: Sequence[dt.d
             full outer join entries using (feed_date, source)
             full outer join rejected using (feed_date, source)
         """)
-        con.execute("""
-            delete from refresh_queue
-            where target = 'daily_feed_stats' and key::date in (select feed_date from stat_days)
-        """)
-        con.execute("drop table stat_days")
+        release_days(con, "daily_feed_stats", table="stat_days")
     return recomputed
 
 
