@@ -25,10 +25,14 @@ install: $(VENV)/.installed ## create .venv and install the project
 
 dev: $(VENV)/.installed-dev ## install the project with its test tools
 
+# the project's instance settings (queued runs, one warehouse writer at a time), kept if edited
+$(DAGSTER_HOME)/dagster.yaml: | $(DAGSTER_HOME)
+	cp feed_assets/automation/dagster.yaml $@
+
 $(DAGSTER_HOME):
 	mkdir -p $(DAGSTER_HOME)
 
-run: install $(DAGSTER_HOME) ## materialize every asset over all the sample days, in one run, and summarize
+run: install $(DAGSTER_HOME)/dagster.yaml ## materialize every asset over all the sample days, in one run, and summarize
 	$(DAGSTER) asset materialize -m feed_assets.definitions --select '*' \
 		--partition-range "$$($(PY) -m feed_assets.cli inbox-range)"
 	@echo
@@ -37,7 +41,7 @@ run: install $(DAGSTER_HOME) ## materialize every asset over all the sample days
 test: dev ## run the tests
 	$(PY) -m pytest
 
-ui: install $(DAGSTER_HOME) ## the Dagster UI on http://127.0.0.1:3000
+ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon (schedules, sensor, run queue) on http://127.0.0.1:3000
 	$(DAGSTER) dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: dev ## one-run backfill of ../shared/data: wall time, entries/s, peak memory

@@ -8,16 +8,27 @@ import dagster as dg
 
 from feed_assets.assets.ingestion import parsed_entries, raw_dumps
 from feed_assets.assets.papers import daily_feed_stats, papers
+from feed_assets.assets.trends import author_activity, category_trends, term_daily_counts, top_papers, trending_terms
+from feed_assets.assets.checks import quality_checks
 from feed_assets.automation.jobs import daily_feed_job
+from feed_assets.automation.schedules import daily_feed_schedule
+from feed_assets.automation.sensors import inbox_sensor
 from feed_assets.resources import FeedSources, build_resources
 
 
 def build_definitions(data_dir: Path | None = None, sources: FeedSources | None = None) -> dg.Definitions:
     """Every asset, job and resource, for a data folder and sources (default: from the environment)."""
     return dg.Definitions(
-        assets=[raw_dumps, parsed_entries, papers, daily_feed_stats],
+        assets=[raw_dumps, parsed_entries, papers, daily_feed_stats,
+                term_daily_counts, trending_terms, top_papers, author_activity, category_trends],
+        asset_checks=quality_checks,
         jobs=[daily_feed_job],
+        schedules=[daily_feed_schedule],
+        sensors=[inbox_sensor],
         resources=build_resources(data_dir, sources),
+        # steps run one after another in the run's process: they share one DuckDB file, which
+        # takes one writer at a time, and a step costs no process start-up
+        executor=dg.in_process_executor,
     )
 
 

@@ -8,16 +8,19 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
+import stamina
 
 from feed_assets import settings
 from feed_assets.sources.arxiv import DEFAULT_CATEGORIES, ArxivApi
 from feed_assets.sources.http import HttpFetcher, RetryPolicy
 from feed_assets.sources.huggingface import HuggingFaceDailyPapers
 from feed_assets.sources.raw_store import RawStore
+from feed_assets.trends.significance import TrendSettings
 from feed_assets.warehouse.connection import prepare
 
 WAREHOUSE_FILE = "feed.duckdb"
+# every asset and check that opens the warehouse is in this concurrency pool (see dagster.yaml)
+WAREHOUSE_POOL = "warehouse"
 
 
 class FeedStorage(dg.ConfigurableResource):
@@ -79,6 +82,26 @@ class ArxivSource(HttpSettings):
                         min_interval_seconds=self.min_interval_seconds)
 
 
+class TrendSettingsResource(dg.ConfigurableResource):
+    """How rising terms are found: window and baseline lengths, the FDR level and minimum support.
+
+    The window and baseline lengths come from ``TREND_WINDOW_DAYS`` and ``TREND_BASELINE_DAYS``
+    so that the assets' partition mappings (the days each trend day reads) match them.
+    """
+
+    window_days: int = 7
+    baseline_days: int = 28
+    fdr: float = 0.05
+    min_support: int = 3
+    min_total: int = 5
+    max_rows_per_kind: int = 100
+
+    def settings(self) -> TrendSettings:
+        return TrendSettings(window_days=self.window_days, baseline_days=self.baseline_days, fdr=self.fdr,
+                             min_support=self.min_support, min_total=self.min_total,
+                             max_rows_per_kind=self.max_rows_per_kind)
+
+
 class FeedSources(dg.ConfigurableResource):
     """Which sources a run collects from (``inbox``, ``hf``, ``arxiv``), and the live ones' settings."""
 
@@ -87,12 +110,65 @@ class FeedSources(dg.ConfigurableResource):
     arxiv: ArxivSource
 
 
+class WarehouseLockedError(RuntimeError):
+    """Another process holds the warehouse file; the message says which and what to do."""
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB warehouse file. DuckDB lets one process write it at a time: a run that finds
+    it held waits up to ``lock_timeout_seconds`` (retrying with backoff), then fails with an
+    error naming the process that holds it. Readers should use ``query.duckdb`` instead."""
+
+    database: str
+    lock_timeout_seconds: float = 60.0
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder of the warehouse file, where the published query copy lives too."""
+        return Path(self.database).parent
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection with every table in place (the folder is created if needed)."""
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        con = self._connect()
+        try:
+            yield prepare(con)
+        finally:
+            con.close()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            for attempt in stamina.retry_context(on=_is_lock_conflict, attempts=None,
+                                                 timeout=self.lock_timeout_seconds, wait_max=5.0):
+                with attempt:
+                    return duckdb.connect(self.database)
+        except duckdb.IOException as error:
+            if not _is_lock_conflict(error):
+                raise
+            raise WarehouseLockedError(
+                f"the warehouse {self.database} is held by another process and was not released within "
+                f"{self.lock_timeout_seconds:g} s: {_lock_holder(error)}. Close that connection (readers can "
+                "query query.duckdb at any time instead) and run again.") from error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_lock_conflict(error: Exception) -> bool:
+    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
+
+
+def _lock_holder(error: Exception) -> str:
+    """DuckDB's own words on who holds the lock ("Conflicting lock is held in ... (PID n)")."""
+    message = str(error)
+    start = message.find("Conflicting lock")
+    return message[start:].split(". See")[0].strip() if start >= 0 else message
+
+
 @contextmanager
-def warehouse_connection(warehouse: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse with every table in place (its folder is created if needed)."""
-    Path(warehouse.database).parent.mkdir(parents=True, exist_ok=True)
-    with warehouse.get_connection() as con:
-        yield prepare(con)
+def warehouse_connection(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse with every table in place."""
+    with warehouse.connection() as con:
+        yield con
 
 
 def build_resources(data_dir: Path | None = None, sources: FeedSources | None = None,
@@ -101,8 +177,11 @@ def build_resources(data_dir: Path | None = None, sources: FeedSources | None = 
     folder = Path(data_dir) if data_dir else settings.data_dir()
     return {
         "storage": FeedStorage(data_dir=str(folder)),
-        "warehouse": DuckDBResource(database=str(folder / WAREHOUSE_FILE)),
+        "warehouse": Warehouse(database=str(folder / WAREHOUSE_FILE),
+                               lock_timeout_seconds=settings.lock_timeout_seconds()),
         "sources": sources or sources_from_environment(),
+        "trend_settings": TrendSettingsResource(window_days=settings.trend_window_days(),
+                                                baseline_days=settings.trend_baseline_days()),
     }
 
 

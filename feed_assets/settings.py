@@ -58,3 +58,33 @@ def arxiv_categories() -> list[str] | None:
     """``$ARXIV_CATEGORIES``: comma-separated arXiv categories (None: the default list)."""
     value = os.environ.get("ARXIV_CATEGORIES")
     return [c.strip() for c in value.split(",") if c.strip()] if value else None
+
+
+def trend_window_days() -> int:
+    """``$TREND_WINDOW_DAYS``: the trailing window whose term use is compared (default 7)."""
+    return _positive_int("TREND_WINDOW_DAYS", 7)
+
+
+def trend_baseline_days() -> int:
+    """``$TREND_BASELINE_DAYS``: the baseline before the window it is compared with (default 28)."""
+    return _positive_int("TREND_BASELINE_DAYS", 28)
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name}={value!r} is not a positive whole number")
+    return int(value)
+
+
+def schedule_hour() -> int:
+    """``$FEED_SCHEDULE_HOUR``: the UTC hour at which the daily schedule runs yesterday (default 6)."""
+    value = os.environ.get("FEED_SCHEDULE_HOUR", "6")
+    if not value.isdigit() or int(value) > 23:
+        raise ValueError(f"FEED_SCHEDULE_HOUR={value!r} is not an hour (0-23)")
+    return int(value)
+
+
+def lock_timeout_seconds() -> float:
+    """``$FEED_LOCK_TIMEOUT_SECONDS``: how long a run waits for a warehouse another process holds (60)."""
+    return float(_positive_int("FEED_LOCK_TIMEOUT_SECONDS", 60))

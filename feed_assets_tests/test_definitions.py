@@ -6,23 +6,33 @@ import dagster as dg
 
 from feed_assets.definitions import defs
 
-EXPECTED_ASSETS = {"raw_dumps", "paper_appearances", "rejected_entries", "papers", "daily_feed_stats"}
+EXPECTED_ASSETS = {"raw_dumps", "paper_appearances", "rejected_entries", "papers", "daily_feed_stats",
+                   "term_daily_counts", "trending_terms", "top_papers", "author_activity", "category_trends"}
 
 
-def test_definitions_load_with_every_asset_and_the_job():
+def test_definitions_load_with_every_asset_job_schedule_sensor_and_check():
     defs.validate_loadable(defs)
     keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
-    assert EXPECTED_ASSETS <= keys
+    assert keys == EXPECTED_ASSETS
     assert defs.resolve_job_def("daily_feed_job").partitions_def is not None
+    schedule = defs.resolve_schedule_def("daily_feed_schedule")
+    assert schedule.cron_schedule == "0 6 * * *" and schedule.job_name == "daily_feed_job"
+    assert defs.resolve_sensor_def("inbox_sensor").job_name == "daily_feed_job"
+    checks = {key.name: key.asset_key.to_user_string() for key in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {
+        "papers_have_unique_ids": "papers", "days_are_complete": "papers",
+        "no_rejected_entries": "rejected_entries", "page_dates_match_feed_dates": "paper_appearances",
+        "hf_items_have_the_known_fields": "raw_dumps", "sources_are_not_empty_on_weekdays": "daily_feed_stats"}
 
 
 def test_every_asset_is_daily_partitioned_single_run_and_documented():
     for assets_def in defs.resolve_all_asset_specs():
         assert isinstance(assets_def.partitions_def, dg.DailyPartitionsDefinition), assets_def.key
         assert assets_def.description, f"{assets_def.key} has no description"
-        assert assets_def.group_name in {"ingestion", "warehouse"}, assets_def.key
+        assert assets_def.group_name in {"ingestion", "warehouse", "trends"}, assets_def.key
     for assets_def in defs.assets:
         assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.key
+        assert set(assets_def.op.pool and [assets_def.op.pool] or []) == {"warehouse"}, assets_def.key
 
 
 def test_lineage_runs_from_raw_bytes_to_stats():
@@ -33,3 +43,5 @@ def test_lineage_runs_from_raw_bytes_to_stats():
     assert upstream["rejected_entries"] == {"raw_dumps"}
     assert upstream["papers"] == {"paper_appearances"}
     assert upstream["daily_feed_stats"] == {"papers", "rejected_entries", "raw_dumps"}
+    assert upstream["trending_terms"] == {"term_daily_counts"}
+    assert upstream["term_daily_counts"] == {"papers", "paper_appearances"}

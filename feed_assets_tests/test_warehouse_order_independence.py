@@ -118,7 +118,8 @@ def test_any_load_order_with_reruns_gives_the_same_tables(history, data):
 
     expected = snapshot(reference)
     assert snapshot(shuffled) == expected
-    assert reference.execute("select count(*) from refresh_queue").fetchone()[0] == 0
+    assert reference.execute(
+        "select count(*) from refresh_queue where target in ('papers', 'daily_feed_stats')").fetchone()[0] == 0
 
     # and the incremental identities are those of the rules applied to the whole history at once
     rows = reference.execute(

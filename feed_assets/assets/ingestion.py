@@ -6,12 +6,12 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from feed_assets.parsing import UnknownFormatError, parse_dump
 from feed_assets.partitions import daily_partitions, partition_days
-from feed_assets.resources import FeedSources, FeedStorage, warehouse_connection
+from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse, warehouse_connection
 from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_day
+from feed_assets.warehouse.publish import publish, publish_days, publish_schemas
 from feed_assets.warehouse.rows import (
     appearance_records,
     appearances_frame,
@@ -49,9 +49,10 @@ class RawDumpsConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="ingestion",
     kinds={"duckdb", "file"},
+    pool=WAREHOUSE_POOL,
 )
 def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage: FeedStorage,
-              sources: FeedSources, warehouse: DuckDBResource) -> dg.MaterializeResult:
+              sources: FeedSources, warehouse: Warehouse) -> dg.MaterializeResult:
     """Every dump of the day, kept byte for byte in the content-addressed raw store.
 
     From each enabled source: the files of the day's inbox folder, and the Hugging Face and
@@ -99,7 +100,10 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
                 replace_raw_dumps(con, day, HTTP_CHANNEL, dumps_frame(fetched.dumps), source=name)
                 day_rows += fetched.dumps
             loaded += day_rows
+            publish_days(con, warehouse.data_dir, "raw_dumps", [day])
+            publish_days(con, warehouse.data_dir, "fetch_log", [day])
             context.log.info(f"day {index} of {len(days)} ({day}): {len(day_rows)} dump(s) collected")
+        publish_schemas(con, warehouse.data_dir)
     if failures:
         raise dg.Failure(
             description=f"{len(failures)} day/source(s) not loaded (the others were stored):\n" + "\n".join(failures),
@@ -142,8 +146,9 @@ def dumps_frame(rows: list[dict]) -> pd.DataFrame:
     ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
 )
-def parsed_entries(context: dg.AssetExecutionContext, storage: FeedStorage, warehouse: DuckDBResource):
+def parsed_entries(context: dg.AssetExecutionContext, storage: FeedStorage, warehouse: Warehouse):
     """Parse every dump of each day and replace the day's appearances and rejections in one
     transaction, re-resolving the identity of the entries the day affects."""
     store = storage.raw_store
@@ -164,6 +169,7 @@ def parsed_entries(context: dg.AssetExecutionContext, storage: FeedStorage, ware
                 appearances += appearance_records(day, sha256, parsed)
                 rejections += rejection_records(day, sha256, origin, parsed)
             written = replace_day_entries(con, day, appearances_frame(appearances), rejections_frame(rejections))
+            publish(con, warehouse.data_dir, {"paper_appearances": written.changed_days, "rejected_entries": [day]})
             for key in totals:
                 totals[key] += getattr(written, key)
             if rejections:

@@ -1,0 +1,138 @@
+"""Quality gates. Blocking checks stop the trends when the warehouse would poison them; warning
+checks make bad input visible in the UI without stopping anything."""
+
+import datetime as dt
+import json
+from collections import Counter
+
+import dagster as dg
+
+from feed_assets.assets.ingestion import markdown_table
+from feed_assets.partitions import daily_partitions
+from feed_assets.resources import WAREHOUSE_POOL, FeedStorage, Warehouse, warehouse_connection
+
+# a day has collapsed when its entries fall below this fraction of the source's recent weekday norm
+COLLAPSE_FRACTION = 0.25
+NORM_WEEKS = 4
+MIN_NORM_ENTRIES = 10
+EXPECTED_HF_FIELDS = {"paper", "publishedAt", "title", "numComments"}
+KNOWN_HF_FIELDS = EXPECTED_HF_FIELDS | {
+    "thumbnail", "submittedBy", "isAuthorParticipating", "summary", "mediaUrls", "organization", "mediaUrl",
+    "submitterOrganization"}
+
+check = dict(partitions_def=daily_partitions, pool=WAREHOUSE_POOL)
+
+
+def check_days(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
+    return [dt.date.fromisoformat(key) for key in context.partition_keys]
+
+
+@dg.asset_check(asset="papers", blocking=True, **check,
+                description="Every paper_id appears once in papers (a duplicate would double-count every trend).")
+def papers_have_unique_ids(warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse_connection(warehouse) as con:
+        duplicates = con.execute("""
+            select paper_id, count(*) as copies from papers group by paper_id having count(*) > 1
+            order by copies desc, paper_id limit 20
+        """).df()
+    return dg.AssetCheckResult(passed=duplicates.empty, metadata={
+        "duplicate_ids": len(duplicates), "examples": markdown_table(duplicates)})
+
+
+@dg.asset_check(asset="papers", blocking=True, **check,
+                description=f"No weekday of the run has far fewer entries (< {COLLAPSE_FRACTION:.0%}) than the "
+                            f"source's median over the previous {NORM_WEEKS} weeks of weekdays with data: a "
+                            "partial fetch would fake a collapse in every trend.")
+def days_are_complete(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse_connection(warehouse) as con:
+        collapsed = con.execute(f"""
+            with run_days as (select unnest(?::date[]) as feed_date),
+            norms as (
+                select r.feed_date, s.source, median(s.entries) as norm, count(*) as days_with_data
+                from run_days r join daily_feed_stats s
+                  on s.feed_date between r.feed_date - {7 * NORM_WEEKS} and r.feed_date - 1
+                 and isodow(s.feed_date) <= 5 and s.entries > 0
+                group by all
+            )
+            select n.feed_date, n.source, coalesce(s.entries, 0) as entries, n.norm, n.days_with_data
+            from norms n left join daily_feed_stats s using (feed_date, source)
+            where isodow(n.feed_date) <= 5 and n.norm >= {MIN_NORM_ENTRIES} and n.days_with_data >= 5
+              and coalesce(s.entries, 0) < {COLLAPSE_FRACTION} * n.norm
+            order by n.feed_date, n.source
+        """, [check_days(context)]).df()
+    return dg.AssetCheckResult(
+        passed=collapsed.empty,
+        description=None if collapsed.empty else
+        f"{len(collapsed)} day/source(s) look partial: re-fetch them (refetch) or check the inbox",
+        metadata={"collapsed_days": len(collapsed), "days": markdown_table(collapsed)})
+
+
+@dg.asset_check(asset="rejected_entries", **check,
+                description="Warns when the run's days hold malformed items (kept aside in rejected_entries).")
+def no_rejected_entries(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse_connection(warehouse) as con:
+        rejected = con.execute("""
+            select feed_date, origin, location, reason, excerpt from rejected_entries
+            where feed_date in (select unnest(?::date[])) order by feed_date, origin, position
+        """, [check_days(context)]).df()
+    return dg.AssetCheckResult(passed=rejected.empty, severity=dg.AssetCheckSeverity.WARN, metadata={
+        "rejected": len(rejected), "examples": markdown_table(rejected)})
+
+
+@dg.asset_check(asset="paper_appearances", **check,
+                description="Warns when a papers page shows a date other than the day it was filed under.")
+def page_dates_match_feed_dates(context: dg.AssetCheckExecutionContext,
+                                warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse_connection(warehouse) as con:
+        mismatched = con.execute("""
+            select feed_date, page_date, dump_sha256, count(*) as entries from paper_appearances
+            where feed_date in (select unnest(?::date[])) and page_date is not null and page_date <> feed_date
+            group by all order by feed_date
+        """, [check_days(context)]).df()
+    return dg.AssetCheckResult(passed=mismatched.empty, severity=dg.AssetCheckSeverity.WARN, metadata={
+        "mismatched_dumps": len(mismatched), "dumps": markdown_table(mismatched)})
+
+
+@dg.asset_check(asset="raw_dumps", **check,
+                description="Warns on schema drift in Hugging Face API items: fields never seen before, "
+                            "or expected fields missing.")
+def hf_items_have_the_known_fields(context: dg.AssetCheckExecutionContext, warehouse: Warehouse,
+                                   storage: FeedStorage) -> dg.AssetCheckResult:
+    with warehouse_connection(warehouse) as con:
+        dumps = con.execute("""
+            select distinct sha256 from raw_dumps
+            where format = 'hf_daily_papers' and feed_date in (select unnest(?::date[]))
+        """, [check_days(context)]).fetchall()
+    fields, items = Counter(), 0
+    for (sha256,) in dumps:
+        try:
+            body = json.loads(storage.raw_store.get(sha256))
+        except ValueError:
+            continue  # a broken body is reported by the parser as a rejection
+        for item in body.get("data", []) if isinstance(body, dict) else body:
+            if isinstance(item, dict):
+                items += 1
+                fields.update(item.keys())
+    new = sorted(set(fields) - KNOWN_HF_FIELDS)
+    missing = sorted(field for field in EXPECTED_HF_FIELDS if items and fields[field] < items)
+    return dg.AssetCheckResult(passed=not new and not missing, severity=dg.AssetCheckSeverity.WARN, metadata={
+        "items": items, "new_fields": dg.MetadataValue.json(new),
+        "expected_fields_missing": dg.MetadataValue.json({f: items - fields[f] for f in missing})})
+
+
+@dg.asset_check(asset="daily_feed_stats", **check,
+                description="Warns when a source that delivered dumps returned no entries on a weekday.")
+def sources_are_not_empty_on_weekdays(context: dg.AssetCheckExecutionContext,
+                                      warehouse: Warehouse) -> dg.AssetCheckResult:
+    with warehouse_connection(warehouse) as con:
+        empty = con.execute("""
+            select feed_date, source, dumps from daily_feed_stats
+            where feed_date in (select unnest(?::date[])) and isodow(feed_date) <= 5 and dumps > 0 and entries = 0
+            order by feed_date, source
+        """, [check_days(context)]).df()
+    return dg.AssetCheckResult(passed=empty.empty, severity=dg.AssetCheckSeverity.WARN, metadata={
+        "empty_weekdays": len(empty), "days": markdown_table(empty)})
+
+
+quality_checks = [papers_have_unique_ids, days_are_complete, no_rejected_entries, page_dates_match_feed_dates,
+                  hf_items_have_the_known_fields, sources_are_not_empty_on_weekdays]

@@ -1,0 +1,95 @@
+"""Quality gates on a real Dagster instance: blocking checks stop the trends, warnings are visible."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import dagster as dg
+import duckdb
+
+from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
+
+TREND_ASSETS = {"term_daily_counts", "trending_terms", "top_papers", "author_activity", "category_trends"}
+
+
+def check_results(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+
+
+def materialized(result) -> set[str]:
+    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+
+
+def test_a_clean_run_passes_the_blocking_checks_and_warns_about_rejections(sample_feed: Feed):
+    result = sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    checks = check_results(result)
+    assert checks["papers_have_unique_ids"].passed
+    assert checks["days_are_complete"].passed
+    rejected = checks["no_rejected_entries"]
+    assert not rejected.passed and rejected.severity == dg.AssetCheckSeverity.WARN
+    assert rejected.metadata["rejected"].value == 5
+    # the sample's item with neither title nor summary (2024-03-14) is also a schema warning
+    assert checks["hf_items_have_the_known_fields"].metadata["expected_fields_missing"].value == {"title": 1}
+    assert TREND_ASSETS <= materialized(result)
+
+
+def test_a_duplicate_paper_id_stops_the_trends_and_says_why(sample_feed: Feed):
+    sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    with duckdb.connect(str(sample_feed.warehouse_path)) as con:
+        con.execute("insert into papers select * from papers where paper_id = 'arxiv:2403.00528'")
+    result = sample_feed.materialize(dt.date(2024, 3, 5), raise_on_error=False)
+    check = check_results(result)["papers_have_unique_ids"]
+    assert not check.passed and check.metadata["duplicate_ids"].value == 1
+    assert "papers" in materialized(result)
+    assert not (TREND_ASSETS & materialized(result))
+
+
+def hf_day(folder, day: dt.date, count: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    items = [{"paper": {"id": f"{day:%y%m}.{day.day:02d}{i:03d}", "title": f"Paper {day} number {i}",
+                        "summary": f"About {day} and {i}.", "authors": [], "upvotes": 1},
+              "title": "t", "numComments": 0, "publishedAt": "2024-01-01T00:00:00.000Z"} for i in range(count)]
+    (folder / "hf.json").write_text(json.dumps(items))
+
+
+def test_a_partial_day_is_a_blocking_failure_and_a_weekend_is_not(feed: Feed):
+    start = dt.date(2024, 1, 1)
+    for offset in range(35):
+        day = start + dt.timedelta(days=offset)
+        hf_day(feed.inbox / day.isoformat(), day, 0 if day.isoweekday() > 5 else 20)
+    assert feed.materialize(start, start + dt.timedelta(days=34)).success
+
+    partial = dt.date(2024, 2, 5)  # a Monday
+    hf_day(feed.inbox / partial.isoformat(), partial, 2)
+    result = feed.materialize(partial, raise_on_error=False)
+    check = check_results(result)["days_are_complete"]
+    assert not check.passed
+    assert "look partial" in check.description
+    assert not (TREND_ASSETS & materialized(result))
+
+    saturday = dt.date(2024, 2, 10)
+    hf_day(feed.inbox / saturday.isoformat(), saturday, 0)
+    assert check_results(feed.materialize(saturday))["days_are_complete"].passed
+
+
+def test_schema_drift_and_page_dates_are_warnings(feed: Feed):
+    day = dt.date(2024, 3, 5)
+    folder = feed.inbox / day.isoformat()
+    hf_day(folder, day, 3)
+    items = json.loads((folder / "hf.json").read_text())
+    items[0]["brandNewField"] = 1
+    del items[1]["numComments"]
+    (folder / "hf.json").write_text(json.dumps(items))
+    (folder / "page.txt").write_text(
+        "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\n"
+        "Mar 4\n\nA title\n\nAn abstract.\n")
+    result = feed.materialize(day)
+    checks = check_results(result)
+    drift = checks["hf_items_have_the_known_fields"]
+    assert not drift.passed and drift.severity == dg.AssetCheckSeverity.WARN
+    assert drift.metadata["new_fields"].value == ["brandNewField"]
+    assert drift.metadata["expected_fields_missing"].value == {"numComments": 1}
+    page = checks["page_dates_match_feed_dates"]
+    assert not page.passed and page.metadata["mismatched_dumps"].value == 1
+    assert result.success  # warnings never stop a run

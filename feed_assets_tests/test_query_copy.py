@@ -1,0 +1,67 @@
+"""The published query copy: readers in other processes query query.duckdb during a backfill,
+never error, never see half a day, and end up with the warehouse's tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import duckdb
+
+from feed_assets.sample_data import generate_sample_inbox
+from feed_assets.warehouse.publish import PUBLISHED_TABLES
+from feed_assets_tests.conftest import TABLE_ORDER, Feed
+
+READER = """
+import json, os, sys, time, duckdb
+path, deadline, stop, seen = sys.argv[1], time.monotonic() + float(sys.argv[2]), sys.argv[3], []
+errors = []
+while time.monotonic() < deadline and len(seen) < 5000 and not os.path.exists(stop):
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            rows = con.execute(
+                "select feed_date::varchar, count(*) from paper_appearances group by 1").fetchall()
+            con.execute("select count(*) from papers").fetchone()
+        seen.append(dict(rows))
+    except duckdb.Error as error:
+        if "does not exist" in str(error) or "No files found" in str(error):
+            time.sleep(0.05)  # before the first publish there is nothing to read yet
+            continue
+        errors.append(str(error))
+print(json.dumps({"snapshots": seen, "errors": errors}))
+"""
+
+
+def test_readers_query_during_a_30_day_backfill_without_errors_or_partial_days(feed: Feed):
+    start = dt.date(2024, 3, 1)
+    generate_sample_inbox(feed.inbox, start=start, days=30)
+    query_db = feed.data_dir / "query.duckdb"
+    stop = feed.data_dir / "stop-readers"
+    readers = [subprocess.Popen([sys.executable, "-c", READER, str(query_db), "300", str(stop)],
+                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        assert feed.materialize(start, start + dt.timedelta(days=29)).success
+    finally:
+        stop.touch()
+    outputs = [json.loads(reader.communicate(timeout=60)[0]) for reader in readers]
+
+    final = {day: count for day, count in feed.query(
+        "select feed_date::varchar, count(*) from paper_appearances group by 1")}
+    for output in outputs:
+        assert output["errors"] == []
+        assert len(output["snapshots"]) > 3, "the readers did not get to read during the run"
+        for snapshot in output["snapshots"]:
+            # a day is either absent or whole (its entries never change after its write here)
+            assert all(final[day] == count for day, count in snapshot.items())
+
+
+def test_the_query_copy_holds_every_table_the_warehouse_holds(sample_feed: Feed):
+    from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START
+    sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    with duckdb.connect(str(sample_feed.data_dir / "query.duckdb"), read_only=True) as published:
+        for table in PUBLISHED_TABLES:
+            order = TABLE_ORDER.get(table, "all")
+            expected = sample_feed.query(f"select * from {table} order by {order}")
+            assert published.execute(f"select * from {table} order by {order}").fetchall() == expected, table
