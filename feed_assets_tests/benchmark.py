@@ -27,6 +27,9 @@ from feed_assets.resources import WAREHOUSE_FILE
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SOURCES = {"hf-daily-papers": "hf-daily-papers.json", "arxiv-listings": "arxiv-listing.jsonl"}
+# days whose top rising terms are printed, as a sanity check a person can read
+REPORT_DAYS = (dt.date(2024, 7, 19), dt.date(2025, 1, 31), dt.date(2025, 4, 25), dt.date(2025, 8, 29),
+               dt.date(2025, 12, 19))
 PROBE_DAYS = (dt.date(2024, 6, 4), dt.date(2025, 4, 2), dt.date(2025, 11, 4))
 
 
@@ -42,11 +45,20 @@ def build_inbox(shared_data: Path, inbox: Path) -> list[dt.date]:
     return sorted(days)
 
 
-def materialize(defs: dg.Definitions, instance: dg.DagsterInstance, start: dt.date, end: dt.date) -> float:
-    """Run every asset over ``start``..``end`` in one run; returns the wall time in seconds."""
+TREND_GROUP = "trends"
+
+
+def materialize(defs: dg.Definitions, instance: dg.DagsterInstance, start: dt.date, end: dt.date,
+                group: str | None = None, exclude_group: str | None = None) -> float:
+    """Run the assets (of a group, or all but one) over ``start``..``end`` in one run; wall seconds."""
     job = defs.resolve_implicit_global_asset_job_def()
+    graph = defs.resolve_asset_graph()
+    selection = None
+    if group or exclude_group:
+        selection = [key for key in graph.get_all_asset_keys()
+                     if (graph.get(key).group_name == group if group else graph.get(key).group_name != exclude_group)]
     began = time.perf_counter()
-    job.execute_in_process(instance=instance, tags={
+    job.execute_in_process(instance=instance, asset_selection=selection, tags={
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": end.isoformat(),
     })
@@ -110,13 +122,22 @@ def main(argv: list[str] | None = None) -> int:
         (root / "home").mkdir()
         with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
             full = build_definitions(root / "full")
-            wall = materialize(full, instance, days[0], days[-1])
+            wall = materialize(full, instance, days[0], days[-1], exclude_group=TREND_GROUP)
+            trend_wall = materialize(full, instance, days[0], days[-1], group=TREND_GROUP)
             peak = peak_memory_mib()
             with duckdb.connect(str(root / "full" / WAREHOUSE_FILE), read_only=True) as con:
                 entries, rejected, papers = con.execute("""
                     select (select count(*) from paper_appearances), (select count(*) from rejected_entries),
                            (select count(*) from papers)""").fetchone()
             size_mib = (root / "full" / WAREHOUSE_FILE).stat().st_size / 2**20
+            with duckdb.connect(str(root / "full" / WAREHOUSE_FILE), read_only=True) as con:
+                rising = {day: con.execute("""
+                    select term, window_count, baseline_count from trending_terms
+                    where feed_date = ? and kind = ? order by rank limit 6""", [day, kind]).fetchall()
+                    for day in REPORT_DAYS for kind in ("text",)}
+                keywords = {day: con.execute("""
+                    select term from trending_terms where feed_date = ? and kind = 'keyword' order by rank limit 5
+                    """, [day]).fetchall() for day in REPORT_DAYS}
 
             on_full = single_day_costs(full, instance, PROBE_DAYS)
             empty = build_definitions(root / "empty")
@@ -128,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     span = (days[-1] - days[0]).days + 1
     print(f"one-run backfill of ../shared/data: {len(days)} days with dumps, {span} partitions "
           f"({days[0]}...{days[-1]})")
-    print(f"  wall time        {wall:8.1f} s")
-    print(f"  entries          {entries:8d}   ({entries / wall:,.0f} entries/s)")
+    print(f"  ingestion        {wall:8.1f} s   (raw_dumps to daily_feed_stats, with their checks; one run)")
+    print(f"  trend layer      {trend_wall:8.1f} s   (term counts, trending terms, top papers, authors, "
+          "categories; one run)")
+    print(f"  entries          {entries:8d}   ({entries / wall:,.0f} entries/s through ingestion)")
     print(f"  rejected         {rejected:8d}")
     print(f"  papers           {papers:8d}")
     print(f"  peak memory      {peak:8.0f} MiB (RSS of the process)")
@@ -137,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     print("one day re-run (whole job, one run), on the full history vs. on an empty warehouse:")
     for day in PROBE_DAYS:
         print(f"  {day}  full {on_full[day]:5.2f} s   empty {on_empty[day]:5.2f} s")
+    print("top rising text terms (papers in the 7-day window / in the 28 days before), and HF keywords:")
+    for day in REPORT_DAYS:
+        terms = ", ".join(f"{term} ({w}/{b})" for term, w, b in rising[day]) or "(none)"
+        print(f"  week to {day}: {terms}")
+        print(f"  {'':17}keywords: {', '.join(k for (k,) in keywords[day]) or '(none)'}")
     print(f"warehouse write of one day ({HISTORY_PROBE_DAYS} real HF days, mean), by size of the history before it:")
     for rows, cost in write_costs.items():
         print(f"  {rows:>9,} entries of history   {cost:6.1f} ms per day")

@@ -11,7 +11,7 @@ from feed_assets.parsing import UnknownFormatError, parse_dump
 from feed_assets.partitions import daily_partitions, partition_days
 from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse, warehouse_connection
 from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_day
-from feed_assets.warehouse.publish import publish, publish_days, publish_schemas
+from feed_assets.warehouse.publish import publish_days, publish_schemas
 from feed_assets.warehouse.rows import (
     appearance_records,
     appearances_frame,
@@ -169,13 +169,15 @@ def parsed_entries(context: dg.AssetExecutionContext, storage: FeedStorage, ware
                 appearances += appearance_records(day, sha256, parsed)
                 rejections += rejection_records(day, sha256, origin, parsed)
             written = replace_day_entries(con, day, appearances_frame(appearances), rejections_frame(rejections))
-            publish(con, warehouse.data_dir, {"paper_appearances": written.changed_days, "rejected_entries": [day]})
+            publish_days(con, warehouse.data_dir, "paper_appearances", written.changed_days)
+            publish_days(con, warehouse.data_dir, "rejected_entries", [day])
             for key in totals:
                 totals[key] += getattr(written, key)
             if rejections:
                 rejected_preview.append(rejections_frame(rejections))
             context.log.info(f"day {index} of {len(days)} ({day}): {written.entries} entries, "
                              f"{written.rejected} rejected, {written.reresolved} identities re-resolved")
+        publish_schemas(con, warehouse.data_dir)
     rejected = pd.concat(rejected_preview) if rejected_preview else rejections_frame([])
     yield dg.MaterializeResult(asset_key="paper_appearances", metadata={
         "dagster/row_count": totals["entries"],
