@@ -82,6 +82,9 @@ class ArxivSource(HttpSettings):
                         min_interval_seconds=self.min_interval_seconds)
 
 
+_TREND_DEFAULTS = TrendSettings()
+
+
 class TrendSettingsResource(dg.ConfigurableResource):
     """How rising terms are found: window and baseline lengths, the FDR level and minimum support.
 
@@ -89,12 +92,12 @@ class TrendSettingsResource(dg.ConfigurableResource):
     so that the assets' partition mappings (the days each trend day reads) match them.
     """
 
-    window_days: int = 7
-    baseline_days: int = 28
-    fdr: float = 0.05
-    min_support: int = 3
-    min_total: int = 5
-    max_rows_per_kind: int = 100
+    window_days: int = _TREND_DEFAULTS.window_days
+    baseline_days: int = _TREND_DEFAULTS.baseline_days
+    fdr: float = _TREND_DEFAULTS.fdr
+    min_support: int = _TREND_DEFAULTS.min_support
+    min_total: int = _TREND_DEFAULTS.min_total
+    max_rows_per_kind: int = _TREND_DEFAULTS.max_rows_per_kind
 
     def settings(self) -> TrendSettings:
         return TrendSettings(window_days=self.window_days, baseline_days=self.baseline_days, fdr=self.fdr,

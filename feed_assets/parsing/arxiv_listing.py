@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 
-from .model import Entry, ParseResult, Rejection
-from .normalize import clean_strings, clean_text, decode_text, excerpt, normalize_arxiv_id, split_lines
+from .model import Entry, ParseResult, Rejection, read_arxiv_id
+from .normalize import clean_strings, clean_text, decode_text, excerpt, split_lines
 
 FORMAT = "arxiv_listing"
 
@@ -52,11 +52,7 @@ def _read_line(position: int, location: str, line: str, result: ParseResult) -> 
         result.rejections.append(Rejection(
             position, location, "object has neither a title nor a summary", excerpt(line)))
         return
-    arxiv_id = normalize_arxiv_id(record.get("id"))
-    if arxiv_id is None and record.get("id") is not None:
-        result.rejections.append(Rejection(
-            None, location, f"id {record.get('id')!r} is not an arXiv id; entry kept without an id",
-            excerpt(str(record.get("id")))))
+    arxiv_id = read_arxiv_id(record.get("id"), location, result.rejections)
     authors = clean_strings(record.get("authors"))
     result.entries.append(Entry(
         position=position,

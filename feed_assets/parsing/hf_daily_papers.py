@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .model import Entry, ParseResult, Rejection
+from .model import Entry, ParseResult, Rejection, read_arxiv_id
 from .normalize import (
-    clean_strings, clean_text, decode_text, excerpt, normalize_arxiv_id, optional_int, parse_iso_date)
+    clean_strings, clean_text, decode_text, excerpt, optional_int, parse_iso_date)
 
 FORMAT = "hf_daily_papers"
 
@@ -83,11 +83,7 @@ def _read_item(position: int, item: Any, result: ParseResult) -> None:
         result.rejections.append(Rejection(
             position, location, "item has neither a title nor an abstract", excerpt(json.dumps(item))))
         return
-    arxiv_id = normalize_arxiv_id(paper.get("id"))
-    if arxiv_id is None and paper.get("id") is not None:
-        result.rejections.append(Rejection(
-            None, location, f"paper id {paper.get('id')!r} is not an arXiv id; entry kept without an id",
-            excerpt(str(paper.get("id")))))
+    arxiv_id = read_arxiv_id(paper.get("id"), location, result.rejections, what="paper id")
     authors = _author_names(paper.get("authors"))
     result.entries.append(Entry(
         position=position,

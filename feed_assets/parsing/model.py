@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .normalize import excerpt, normalize_arxiv_id
+
 
 class UnknownFormatError(ValueError):
     """A dump whose bytes match none of the feed formats; the message names the file."""
@@ -52,3 +54,13 @@ class ParseResult:
     entries: list[Entry] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     declared_date: dt.date | None = None
+
+
+def read_arxiv_id(raw_id: object, location: str, rejections: list[Rejection], what: str = "id") -> str | None:
+    """The version-less arXiv id of ``raw_id``; a present but unreadable id is noted in
+    ``rejections`` (position None: the entry itself is kept, without an id)."""
+    arxiv_id = normalize_arxiv_id(raw_id)
+    if arxiv_id is None and raw_id is not None:
+        rejections.append(Rejection(None, location, f"{what} {raw_id!r} is not an arXiv id; entry kept without an id",
+                                    excerpt(str(raw_id))))
+    return arxiv_id
