@@ -148,9 +148,13 @@ def replace_day_entries(con: duckdb.DuckDBPyConnection, feed_date: dt.date,
             con.execute(statement)
         reresolved = con.execute("select count(*) from to_resolve").fetchone()[0]
         changed_days = [row[0] for row in con.execute("""
+            with resolved as (
+                select appearance_id, paper_id from paper_appearances
+                where appearance_id in (select appearance_id from to_resolve)
+            )
             select feed_date from touched_days
-            union select feed_date from to_resolve where old_paper_id is distinct from
-                (select paper_id from paper_appearances a where a.appearance_id = to_resolve.appearance_id)
+            union select r.feed_date from to_resolve r join resolved using (appearance_id)
+                  where r.old_paper_id is distinct from resolved.paper_id
         """).fetchall()]
         con.execute("""
             create or replace temp table queued_papers as
