@@ -10,6 +10,7 @@ import duckdb
 from feed_assets import settings
 from feed_assets.resources import WAREHOUSE_FILE
 from feed_assets.sources.inbox import inbox_days
+from feed_assets.warehouse.publish import QUERY_DATABASE
 
 EXAMPLE_QUERIES = (
     "select paper_id, title, sources, n_appearances, first_seen_date from papers "
@@ -43,7 +44,10 @@ def summary() -> int:
             f"papers:           {count('select count(*) from papers')}"
             f"  ({count('select count(*) from papers where n_appearances > 1')} seen more than once)",
             f"rejected entries: {count('select count(*) from rejected_entries')}",
+            f"rising terms:     {rising_terms(con)}",
             f"warehouse:        {path}",
+            f"query copy:       {path.with_name('query.duckdb')} (open it read-only at any time)",
+            f"charts:           {settings.data_dir() / 'reports'}",
         ]
     print("\n".join(lines))
     print("\nQuery it read-only, for example:")
@@ -52,9 +56,25 @@ def summary() -> int:
     return 0
 
 
+def rising_terms(con: duckdb.DuckDBPyConnection) -> str:
+    """The strongest rising text terms of the last day that has any, as one line."""
+    rows = con.execute("""
+        select feed_date, term, window_count, baseline_count from trending_terms
+        where kind = 'text' and feed_date = (select max(feed_date) from trending_terms where kind = 'text')
+        order by rank limit 3
+    """).fetchall()
+    if not rows:
+        return "(none yet)"
+    terms = ", ".join(f"{term} ({window}/{baseline} papers)" for _, term, window, baseline in rows)
+    return f"{terms} on {rows[0][0]}"
+
+
 def query(sql: str) -> int:
-    """Run one SQL statement on the warehouse, read-only, and print the result as a table."""
-    path = settings.data_dir() / WAREHOUSE_FILE
+    """Run one SQL statement, read-only, on the published query copy (open during runs too)
+    or, before anything was published, on the warehouse; print the result as a table."""
+    path = settings.data_dir() / QUERY_DATABASE
+    if not path.exists():
+        path = settings.data_dir() / WAREHOUSE_FILE
     with duckdb.connect(str(path), read_only=True) as con:
         con.sql(sql).show(max_width=200)
     return 0
