@@ -97,11 +97,12 @@ def trending_terms(context: dg.AssetExecutionContext, warehouse: Warehouse, stor
             from trending_terms where feed_date = ? and kind = 'text' order by rank limit 10
         """, [day]).df()
         shares = con.execute("""
-            select c.feed_date, c.term, c.papers / t.new_papers as share
-            from term_daily_counts c join trend_day_totals t using (feed_date)
-            where c.kind = 'text' and c.term in (select unnest(?::varchar[])) and c.feed_date between ? and ?
-              and t.new_papers > 0
-            order by c.feed_date
+            select t.feed_date, terms.term, coalesce(c.papers, 0) / t.new_papers as share
+            from trend_day_totals t
+            cross join (select unnest(?::varchar[]) as term) terms
+            left join term_daily_counts c on c.feed_date = t.feed_date and c.kind = 'text' and c.term = terms.term
+            where t.feed_date between ? and ? and t.new_papers > 0
+            order by t.feed_date
         """, [list(top["term"][:CHART_TERMS]), day - dt.timedelta(days=CHART_DAYS), day]).df()
     shares["term"] = pd.Categorical(shares["term"], categories=list(top["term"][:CHART_TERMS]), ordered=True)
     png = render_rising_terms_chart(shares.sort_values(["term", "feed_date"]).astype({"term": str}), day)

@@ -83,7 +83,8 @@ particularly respectively therefore hence code available publicly github https h
 url via using use used uses based also new work study framework achieve achieves achieved
 achieving outperform outperforms outperformed outperforming effective effectively
 extensive extensively comprehensive various several recent recently well first second
-abstract arxiv preprint
+abstract arxiv preprint make makes made making analyse analyses analysed analyze analyzes
+analyzed explain explains explained help helps further
 """.split())
 
 _PHRASE_END = '.,;:!?()[]{}"\u201c\u201d\u2013\u2014'
