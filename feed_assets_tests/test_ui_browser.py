@@ -127,6 +127,15 @@ def test_the_ui_shows_the_assets_and_materializes_a_day(dagster_ui, tmp_path):
         page.goto(f"{url}/assets/trending_terms")
         expect(page.get_by_text("Terms used significantly more").first).to_be_visible()
         page.screenshot(path=str(shots / "5-trending-terms.png"))
+        page.goto(f"{url}/assets/trending_terms?view=events")
+        expect(page.get_by_text("chart_path").first).to_be_visible()
+        page.screenshot(path=str(shots / "6-events.png"), full_page=True)
+        page.get_by_text("[Show Markdown]").first.click()  # the "chart" entry opens in a dialog
+        chart = page.locator("img[src^='data:image/png']").first  # the rising-terms chart, in the metadata
+        expect(chart).to_be_visible()
+        chart.scroll_into_view_if_needed()
+        assert chart.evaluate("image => image.naturalWidth") > 0
+        page.screenshot(path=str(shots / "7-chart.png"), full_page=True)
         browser.close()
 
     import duckdb
