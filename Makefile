@@ -44,11 +44,11 @@ test: dev ## run the tests
 ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon (schedules, sensor, run queue) on http://127.0.0.1:3000
 	$(DAGSTER) dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-bench: dev ## one-run backfill of ../shared/data: wall time, entries/s, peak memory
+bench: dev ## one-run backfill of ../shared/data: ingestion and trend time, entries/s, peak memory
 	$(PY) -m feed_assets_tests.benchmark
 
 samples: install ## regenerate the bundled sample inbox in data/inbox
 	$(PY) -m feed_assets.sample_data --out data/inbox
 
-clean: ## remove the local warehouse, raw store and Dagster home (never the inbox)
-	rm -rf data/feed.duckdb data/feed.duckdb.wal data/raw $(DAGSTER_HOME)
+clean: ## remove the local warehouse, query copy, raw store, charts and Dagster home (never the inbox)
+	rm -rf data/feed.duckdb data/feed.duckdb.wal data/query.duckdb data/published data/reports data/raw $(DAGSTER_HOME)
