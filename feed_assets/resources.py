@@ -167,13 +167,6 @@ def _lock_holder(error: Exception) -> str:
     return message[start:].split(". See")[0].strip() if start >= 0 else message
 
 
-@contextmanager
-def warehouse_connection(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse with every table in place."""
-    with warehouse.connection() as con:
-        yield con
-
-
 def build_resources(data_dir: Path | None = None, sources: FeedSources | None = None,
                     ) -> dict[str, dg.ConfigurableResource]:
     """The project's resources for a data folder and sources (default: from the environment)."""

@@ -9,7 +9,7 @@ import dagster as dg
 
 from feed_assets.assets.ingestion import markdown_table
 from feed_assets.partitions import daily_partitions
-from feed_assets.resources import WAREHOUSE_POOL, FeedStorage, Warehouse, warehouse_connection
+from feed_assets.resources import WAREHOUSE_POOL, FeedStorage, Warehouse
 
 # a day has collapsed when its entries fall below this fraction of the source's recent weekday norm
 COLLAPSE_FRACTION = 0.25
@@ -30,7 +30,7 @@ def check_days(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
 @dg.asset_check(asset="papers", blocking=True, **check,
                 description="Every paper_id appears once in papers (a duplicate would double-count every trend).")
 def papers_have_unique_ids(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         duplicates = con.execute("""
             select paper_id, count(*) as copies from papers group by paper_id having count(*) > 1
             order by copies desc, paper_id limit 20
@@ -44,7 +44,7 @@ def papers_have_unique_ids(warehouse: Warehouse) -> dg.AssetCheckResult:
                             f"source's median over the previous {NORM_WEEKS} weeks of weekdays with data: a "
                             "partial fetch would fake a collapse in every trend.")
 def days_are_complete(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         collapsed = con.execute(f"""
             with run_days as (select unnest(?::date[]) as feed_date),
             norms as (
@@ -70,7 +70,7 @@ def days_are_complete(context: dg.AssetCheckExecutionContext, warehouse: Warehou
 @dg.asset_check(asset="rejected_entries", **check,
                 description="Warns when the run's days hold malformed items (kept aside in rejected_entries).")
 def no_rejected_entries(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         rejected = con.execute("""
             select feed_date, origin, location, reason, excerpt from rejected_entries
             where feed_date in (select unnest(?::date[])) order by feed_date, origin, position
@@ -83,7 +83,7 @@ def no_rejected_entries(context: dg.AssetCheckExecutionContext, warehouse: Wareh
                 description="Warns when a papers page shows a date other than the day it was filed under.")
 def page_dates_match_feed_dates(context: dg.AssetCheckExecutionContext,
                                 warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         mismatched = con.execute("""
             select feed_date, page_date, dump_sha256, count(*) as entries from paper_appearances
             where feed_date in (select unnest(?::date[])) and page_date is not null and page_date <> feed_date
@@ -98,7 +98,7 @@ def page_dates_match_feed_dates(context: dg.AssetCheckExecutionContext,
                             "or expected fields missing.")
 def hf_items_have_the_known_fields(context: dg.AssetCheckExecutionContext, warehouse: Warehouse,
                                    storage: FeedStorage) -> dg.AssetCheckResult:
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         dumps = con.execute("""
             select distinct sha256 from raw_dumps
             where format = 'hf_daily_papers' and feed_date in (select unnest(?::date[]))
@@ -124,7 +124,7 @@ def hf_items_have_the_known_fields(context: dg.AssetCheckExecutionContext, wareh
                 description="Warns when a source that delivered dumps returned no entries on a weekday.")
 def sources_are_not_empty_on_weekdays(context: dg.AssetCheckExecutionContext,
                                       warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         empty = con.execute("""
             select feed_date, source, dumps from daily_feed_stats
             where feed_date in (select unnest(?::date[])) and isodow(feed_date) <= 5 and dumps > 0 and entries = 0

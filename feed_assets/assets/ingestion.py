@@ -9,7 +9,7 @@ import pandas as pd
 
 from feed_assets.parsing import UnknownFormatError, parse_dump
 from feed_assets.partitions import daily_partitions, partition_days
-from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse, warehouse_connection
+from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse
 from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_day
 from feed_assets.warehouse.publish import publish_days, publish_schemas
 from feed_assets.warehouse.rows import (
@@ -72,7 +72,7 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     apis = {name: resource.api() for name, resource in http_sources}
     failures: list[str] = []
     loaded: list[dict] = []
-    with warehouse_connection(warehouse) as con, ExitStack() as stack:
+    with warehouse.connection() as con, ExitStack() as stack:
         fetchers = {name: stack.enter_context(resource.fetcher()) for name, resource in http_sources}
         days = partition_days(context)
         for index, day in enumerate(days, start=1):
@@ -154,7 +154,7 @@ def parsed_entries(context: dg.AssetExecutionContext, storage: FeedStorage, ware
     store = storage.raw_store
     totals = {"entries": 0, "rejected": 0, "reresolved": 0}
     rejected_preview: list[pd.DataFrame] = []
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         days = partition_days(context)
         for index, day in enumerate(days, start=1):
             dumps = con.execute("""

@@ -6,7 +6,7 @@ import dagster as dg
 
 from feed_assets.assets.ingestion import markdown_table
 from feed_assets.partitions import daily_partitions, partition_days
-from feed_assets.resources import WAREHOUSE_POOL, Warehouse, warehouse_connection
+from feed_assets.resources import WAREHOUSE_POOL, Warehouse
 from feed_assets.warehouse.publish import publish
 from feed_assets.warehouse.writes import refresh_daily_feed_stats, refresh_papers
 
@@ -33,7 +33,7 @@ def papers(warehouse: Warehouse) -> dg.MaterializeResult:
     days, and the sources, formats and match rules it was recognised by. Only the papers
     that the run's days touched are rebuilt.
     """
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         refreshed, first_seen_days = refresh_papers(con)
         publish(con, warehouse.data_dir, {"papers": first_seen_days})
         total = con.execute("select count(*) from papers").fetchone()[0]
@@ -65,7 +65,7 @@ def daily_feed_stats(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     changed (loading an older day can turn another day's new papers into repeats).
     """
     days = partition_days(context)
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         recomputed = refresh_daily_feed_stats(con, days)
         publish(con, warehouse.data_dir, {"daily_feed_stats": recomputed})
         run_stats = con.execute("""

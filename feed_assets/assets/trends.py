@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from feed_assets import settings
@@ -13,7 +14,7 @@ from feed_assets.assets.ingestion import markdown_table
 from feed_assets.assets.papers import WAREHOUSE_FRESHNESS
 from feed_assets.partitions import daily_partitions, partition_days
 from feed_assets.reports.rising_terms_chart import render_rising_terms_chart
-from feed_assets.resources import WAREHOUSE_POOL, FeedStorage, TrendSettingsResource, Warehouse, warehouse_connection
+from feed_assets.resources import WAREHOUSE_POOL, FeedStorage, TrendSettingsResource, Warehouse
 from feed_assets.trends.significance import rising_terms
 from feed_assets.trends.terms import paper_terms
 from feed_assets.warehouse.publish import publish
@@ -48,7 +49,7 @@ def term_daily_counts(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     RLHF or DiT kept); HF ``ai_keywords`` and arXiv categories are counted apart, with
     their ``kind``. Also writes each day's number of new papers (``trend_day_totals``).
     """
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         days = refresh_term_daily_counts(con, partition_days(context), paper_terms, TREND_SPAN_DAYS)
         publish(con, warehouse.data_dir, {"term_daily_counts": days, "trend_day_totals": days})
         top = con.execute("""
@@ -83,7 +84,7 @@ def trending_terms(context: dg.AssetExecutionContext, warehouse: Warehouse, stor
     chart of the top rising terms' daily share to ``$FEED_DATA_DIR/reports/``.
     """
     config = trend_settings.settings()
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         written = refresh_trending_terms(
             con, partition_days(context), config.window_days, config.baseline_days,
             lambda counts, window_papers, baseline_papers: rising_terms(counts, window_papers, baseline_papers,
@@ -122,7 +123,7 @@ def trending_terms(context: dg.AssetExecutionContext, warehouse: Warehouse, stor
 def top_papers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """The most upvoted papers of each day and of each ISO week (upvotes as last seen), with
     title, arXiv link, and the upvote history across fetches when a paper was seen more than once."""
-    with warehouse_connection(warehouse) as con:
+    with warehouse.connection() as con:
         days = refresh_top_papers(con, partition_days(context))
         publish(con, warehouse.data_dir, {"top_papers": set(days) | {d - dt.timedelta(days=d.weekday()) for d in days}})
         week = con.execute("""
@@ -140,29 +141,32 @@ def top_papers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
 @dg.asset(deps=["papers"], **trend_asset)
 def author_activity(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Papers first seen per day and author (authors as the most trusted listing gives them)."""
-    with warehouse_connection(warehouse) as con:
-        days = refresh_author_activity(con, partition_days(context))
-        publish(con, warehouse.data_dir, {"author_activity": days})
-        top = con.execute("""
-            select author, sum(papers) as papers from author_activity
-            where feed_date between ? and ? group by author order by papers desc, author limit 10
-        """, [min(partition_days(context)), max(partition_days(context))]).df()
-        rows = con.execute("select count(*) from author_activity").fetchone()[0]
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": rows, "days_recomputed": len(days), "most_active_authors_in_run": markdown_table(top)})
+    run_days = partition_days(context)
+    with warehouse.connection() as con:
+        days = refresh_author_activity(con, run_days)
+        return tally_result(con, warehouse.data_dir, "author_activity", "author", days, run_days,
+                            "most_active_authors_in_run")
 
 
 @dg.asset(deps=["papers", "paper_appearances"], **trend_asset)
 def category_trends(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """Papers first seen per day and arXiv category, with their share of the day's new papers
     (categories come from the arXiv listings and API; other sources carry none)."""
-    with warehouse_connection(warehouse) as con:
-        days = refresh_category_trends(con, partition_days(context))
-        publish(con, warehouse.data_dir, {"category_trends": days})
-        top = con.execute("""
-            select category, sum(papers) as papers from category_trends
-            where feed_date between ? and ? group by category order by papers desc, category limit 10
-        """, [min(partition_days(context)), max(partition_days(context))]).df()
-        rows = con.execute("select count(*) from category_trends").fetchone()[0]
+    run_days = partition_days(context)
+    with warehouse.connection() as con:
+        days = refresh_category_trends(con, run_days)
+        return tally_result(con, warehouse.data_dir, "category_trends", "category", days, run_days,
+                            "top_categories_in_run")
+
+
+def tally_result(con: duckdb.DuckDBPyConnection, data_dir: Path, table: str, column: str, days: list[dt.date],
+                 run_days: list[dt.date], preview_name: str) -> dg.MaterializeResult:
+    """Publish a per-day tally's rebuilt days; report its rows and the run's ten largest values."""
+    publish(con, data_dir, {table: days})
+    top = con.execute(f"""
+        select {column}, sum(papers) as papers from {table}
+        where feed_date between ? and ? group by {column} order by papers desc, {column} limit 10
+    """, [min(run_days), max(run_days)]).df()
+    rows = con.execute(f"select count(*) from {table}").fetchone()[0]
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": rows, "days_recomputed": len(days), "top_categories_in_run": markdown_table(top)})
+        "dagster/row_count": rows, "days_recomputed": len(days), preview_name: markdown_table(top)})

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from feed_assets.warehouse.queue import claim_days, queue_days, release_days
-from feed_assets.warehouse.writes import _insert, transaction
+from feed_assets.warehouse.writes import insert_frame, transaction
 
 TermExtractor = Callable[[str | None, str | None, Iterable[str], Iterable[str]], list[tuple[str, str]]]
 RisingTerms = Callable[[pd.DataFrame, int, int], pd.DataFrame]
@@ -60,8 +60,8 @@ def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection, days: Sequence[dt.
                               columns=["feed_date", "new_papers"])
         con.execute("delete from term_daily_counts where feed_date in (select feed_date from claimed_days)")
         con.execute("delete from trend_day_totals where feed_date in (select feed_date from claimed_days)")
-        _insert(con, "term_daily_counts", counts.astype(object), ["feed_date", "kind", "term", "papers"])
-        _insert(con, "trend_day_totals", totals.astype(object), ["feed_date", "new_papers"])
+        insert_frame(con, "term_daily_counts", counts.astype(object), ["feed_date", "kind", "term", "papers"])
+        insert_frame(con, "trend_day_totals", totals.astype(object), ["feed_date", "new_papers"])
         queue_days(con, ["trending_terms"], f"""
             select distinct c.feed_date + offset_days::integer
             from claimed_days c, range(0, {window_span}) as offsets(offset_days)
@@ -103,7 +103,7 @@ def refresh_trending_terms(con: duckdb.DuckDBPyConnection, days: Sequence[dt.dat
             rising_rows["window_papers"] = int(window_papers)
             rising_rows["baseline_papers"] = int(baseline_papers)
             con.execute("delete from trending_terms where feed_date = ?", [day])
-            _insert(con, "trending_terms", rising_rows.astype(object), TRENDING_COLUMNS)
+            insert_frame(con, "trending_terms", rising_rows.astype(object), TRENDING_COLUMNS)
             con.execute("delete from refresh_queue where target = 'trending_terms' and key = ?", [day.isoformat()])
         written[day] = len(rising_rows)
     return written

@@ -19,7 +19,6 @@ import pandas as pd
 from feed_assets.identity.sql import RESOLVE_STATEMENTS
 from feed_assets.warehouse import queue
 from feed_assets.warehouse.queue import claim_days, queue_days, release_days
-from feed_assets.warehouse.schema import TABLES
 
 # How much a format is trusted for a paper's title, abstract and authors (lower is better).
 FORMAT_AUTHORITY: dict[str, int] = {
@@ -72,7 +71,7 @@ def _empty_frame(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> None:
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> None:
     """Insert a DataFrame's rows by column name (DuckDB casts to the table's types)."""
     if frame.empty:
         return
@@ -118,7 +117,7 @@ def has_dumps(con: duckdb.DuckDBPyConnection, feed_date: dt.date, channel: str, 
 def append_fetch_log(con: duckdb.DuckDBPyConnection, entries: pd.DataFrame) -> None:
     """Record HTTP responses (and failed requests) in the append-only ``fetch_log``."""
     with transaction(con):
-        _insert(con, "fetch_log", entries, FETCH_LOG_COLUMNS)
+        insert_frame(con, "fetch_log", entries, FETCH_LOG_COLUMNS)
 
 
 def replace_day_entries(con: duckdb.DuckDBPyConnection, feed_date: dt.date,
@@ -138,8 +137,8 @@ def replace_day_entries(con: duckdb.DuckDBPyConnection, feed_date: dt.date,
         """, [feed_date])
         con.execute("delete from paper_appearances where feed_date = ?", [feed_date])
         con.execute("delete from rejected_entries where feed_date = ?", [feed_date])
-        _insert(con, "paper_appearances", appearances, APPEARANCE_COLUMNS)
-        _insert(con, "rejected_entries", rejections, REJECTION_COLUMNS)
+        insert_frame(con, "paper_appearances", appearances, APPEARANCE_COLUMNS)
+        insert_frame(con, "rejected_entries", rejections, REJECTION_COLUMNS)
         con.execute("""
             insert into touched_keys
             select arxiv_id, title_key, abstract_key, null from paper_appearances where feed_date = ?
@@ -263,8 +262,3 @@ def refresh_daily_feed_stats(con: duckdb.DuckDBPyConnection, days: Sequence[dt.d
         """)
         release_days(con, "daily_feed_stats", table="stat_days")
     return recomputed
-
-
-def table_names() -> list[str]:
-    """The warehouse's tables, in dependency order."""
-    return list(TABLES)
