@@ -17,6 +17,8 @@ from feed_assets.sources.huggingface import HuggingFaceDailyPapers
 from feed_assets.sources.raw_store import RawStore
 from feed_assets.trends.significance import TrendSettings
 from feed_assets.warehouse.connection import prepare
+from feed_assets.warehouse.publish import publish_changes
+from feed_assets.warehouse.writes import transaction
 
 WAREHOUSE_FILE = "feed.duckdb"
 # every asset and check that opens the warehouse is in this concurrency pool (see dagster.yaml)
@@ -139,6 +141,14 @@ class Warehouse(dg.ConfigurableResource):
             yield prepare(con)
         finally:
             con.close()
+
+    @contextmanager
+    def write(self, con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction on ``con``: committed whole or rolled back whole; once committed,
+        the query copy is brought up to date with it (the only place that publishes)."""
+        with transaction(con):
+            yield con
+        publish_changes(con, self.data_dir)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:

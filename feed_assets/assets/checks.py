@@ -27,7 +27,7 @@ def check_days(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
     return [dt.date.fromisoformat(key) for key in context.partition_keys]
 
 
-@dg.asset_check(asset="papers", blocking=True, **check,
+@dg.asset_check(asset="papers", blocking=True, pool=WAREHOUSE_POOL,
                 description="Every paper_id appears once in papers (a duplicate would double-count every trend).")
 def papers_have_unique_ids(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connection() as con:
@@ -39,27 +39,31 @@ def papers_have_unique_ids(warehouse: Warehouse) -> dg.AssetCheckResult:
         "duplicate_ids": len(duplicates), "examples": markdown_table(duplicates)})
 
 
-@dg.asset_check(asset="papers", blocking=True, **check,
+@dg.asset_check(asset="paper_appearances", blocking=True, **check,
                 description=f"No weekday of the run has far fewer entries (< {COLLAPSE_FRACTION:.0%}) than the "
                             f"source's median over the previous {NORM_WEEKS} weeks of weekdays with data: a "
-                            "partial fetch would fake a collapse in every trend.")
+                            "partial fetch would fake a collapse in every trend, so papers and trends wait.")
 def days_are_complete(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    days = check_days(context)
     with warehouse.connection() as con:
         collapsed = con.execute(f"""
             with run_days as (select unnest(?::date[]) as feed_date),
-            norms as (
-                select r.feed_date, s.source, median(s.entries) as norm, count(*) as days_with_data
-                from run_days r join daily_feed_stats s
-                  on s.feed_date between r.feed_date - {7 * NORM_WEEKS} and r.feed_date - 1
-                 and isodow(s.feed_date) <= 5 and s.entries > 0
+            counts as (
+                select feed_date, source, count(*) as entries from paper_appearances
+                where feed_date between ?::date - {7 * NORM_WEEKS} and ? group by all
+            ), norms as (
+                select r.feed_date, c.source, median(c.entries) as norm, count(*) as days_with_data
+                from run_days r join counts c
+                  on c.feed_date between r.feed_date - {7 * NORM_WEEKS} and r.feed_date - 1
+                 and isodow(c.feed_date) <= 5
                 group by all
             )
-            select n.feed_date, n.source, coalesce(s.entries, 0) as entries, n.norm, n.days_with_data
-            from norms n left join daily_feed_stats s using (feed_date, source)
+            select n.feed_date, n.source, coalesce(c.entries, 0) as entries, n.norm, n.days_with_data
+            from norms n left join counts c using (feed_date, source)
             where isodow(n.feed_date) <= 5 and n.norm >= {MIN_NORM_ENTRIES} and n.days_with_data >= 5
-              and coalesce(s.entries, 0) < {COLLAPSE_FRACTION} * n.norm
+              and coalesce(c.entries, 0) < {COLLAPSE_FRACTION} * n.norm
             order by n.feed_date, n.source
-        """, [check_days(context)]).df()
+        """, [days, min(days), max(days)]).df()
     return dg.AssetCheckResult(
         passed=collapsed.empty,
         description=None if collapsed.empty else
@@ -120,16 +124,15 @@ def hf_items_have_the_known_fields(context: dg.AssetCheckExecutionContext, wareh
         "expected_fields_missing": dg.MetadataValue.json({f: items - fields[f] for f in missing})})
 
 
-@dg.asset_check(asset="daily_feed_stats", **check,
+@dg.asset_check(asset="daily_feed_stats", pool=WAREHOUSE_POOL,
                 description="Warns when a source that delivered dumps returned no entries on a weekday.")
-def sources_are_not_empty_on_weekdays(context: dg.AssetCheckExecutionContext,
-                                      warehouse: Warehouse) -> dg.AssetCheckResult:
+def sources_are_not_empty_on_weekdays(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connection() as con:
         empty = con.execute("""
             select feed_date, source, dumps from daily_feed_stats
-            where feed_date in (select unnest(?::date[])) and isodow(feed_date) <= 5 and dumps > 0 and entries = 0
+            where isodow(feed_date) <= 5 and dumps > 0 and entries = 0
             order by feed_date, source
-        """, [check_days(context)]).df()
+        """).df()
     return dg.AssetCheckResult(passed=empty.empty, severity=dg.AssetCheckSeverity.WARN, metadata={
         "empty_weekdays": len(empty), "days": markdown_table(empty)})
 

@@ -1,5 +1,7 @@
-"""Ingestion: the day's dumps (inbox files, API responses) into the raw store, then parsed into
-appearances and rejections."""
+"""Ingestion, the per-day part of the feed: the day's dumps (inbox files, API responses) into the
+raw store, then parsed into appearances and rejections. A range of days is collected and
+parsed day by day, and written set-based, in one transaction per step (per batch of days
+for very long ranges)."""
 
 from contextlib import ExitStack
 from pathlib import Path
@@ -7,25 +9,13 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from feed_assets.parsing import UnknownFormatError, parse_dump
+from feed_assets.parsing import UnknownFormatError
 from feed_assets.partitions import daily_partitions, partition_days
 from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse
 from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_day
-from feed_assets.warehouse.publish import publish_days, publish_schemas
-from feed_assets.warehouse.rows import (
-    appearance_records,
-    appearances_frame,
-    rejection_records,
-    rejections_frame,
-)
-from feed_assets.warehouse.writes import (
-    FETCH_LOG_COLUMNS,
-    RAW_DUMP_COLUMNS,
-    append_fetch_log,
-    has_dumps,
-    replace_day_entries,
-    replace_raw_dumps,
-)
+from feed_assets.warehouse.parse_pool import DumpParser, StoredDump, day_batches
+from feed_assets.warehouse.schema import TABLES
+from feed_assets.warehouse.writes import append_fetch_log, replace_entries, replace_raw_dumps
 
 PREVIEW_ROWS = 10
 
@@ -35,6 +25,14 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = PREVIEW_ROWS) -> dg.Meta
     if frame.empty:
         return dg.MetadataValue.md("_(no rows)_")
     return dg.MetadataValue.md(frame.head(max_rows).to_markdown(index=False))
+
+
+def failure(what: str, failures: list[str]) -> dg.Failure:
+    """The step's failure, listing the days (and why) that were left as they were."""
+    return dg.Failure(
+        description=f"{len(failures)} {what} not loaded (the others were stored):\n" + "\n".join(failures),
+        metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
+    )
 
 
 class RawDumpsConfig(dg.Config):
@@ -60,56 +58,60 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     name or URL), detected source and format, sha256, size and where the bytes are. A day
     already fetched is not fetched again unless the run sets ``refetch``; re-loading the
     same bytes changes nothing, and a changed file or response is a new dump (the old bytes
-    stay in the raw store). A day whose file matches no format, or whose fetch fails, is
-    reported by name and left as it was; the other days of the run are still stored, and
-    the step fails at the end so the UI shows which days need attention.
+    stay in the raw store). The warehouse is not held while fetching: the run's days are
+    collected first, then written in one transaction. A day whose file matches no format,
+    or whose fetch fails, is reported by name and left as it was; the other days are
+    stored, and the step fails at the end so the UI shows which days need attention.
     """
     store = storage.raw_store
     data_dir = Path(storage.data_dir)
+    days = partition_days(context)
     http_sources = [(name, resource) for name, resource in
                     (("huggingface", sources.huggingface if "hf" in sources.enabled else None),
                      ("arxiv", sources.arxiv if "arxiv" in sources.enabled else None)) if resource]
-    apis = {name: resource.api() for name, resource in http_sources}
+    fetched_before: set[tuple] = set()
+    if http_sources and not config.refetch:
+        with warehouse.connection() as con:
+            fetched_before = set(con.execute("""
+                select distinct feed_date, source from raw_dumps
+                where channel = ? and feed_date between ? and ?
+            """, [HTTP_CHANNEL, min(days), max(days)]).fetchall())
     failures: list[str] = []
-    loaded: list[dict] = []
-    with warehouse.connection() as con, ExitStack() as stack:
+    slots: list[dict] = []
+    dumps: list[dict] = []
+    fetch_log: list[dict] = []
+    with ExitStack() as stack:
         fetchers = {name: stack.enter_context(resource.fetcher()) for name, resource in http_sources}
-        days = partition_days(context)
+        apis = {name: resource.api() for name, resource in http_sources}
         for index, day in enumerate(days, start=1):
-            day_rows: list[dict] = []
             if "inbox" in sources.enabled:
                 try:
                     rows = collect_inbox_day(store, storage.inbox_dir, data_dir, day)
                 except UnknownFormatError as error:
                     failures.append(f"{day}: {error}")
-                    context.log.error(f"day {index} of {len(days)} ({day}): inbox not loaded: {error}")
+                    context.log.error(f"{day}: inbox not loaded: {error}")
                 else:
-                    replace_raw_dumps(con, day, INBOX_CHANNEL, dumps_frame(rows))
-                    day_rows += rows
+                    slots.append({"feed_date": day, "channel": INBOX_CHANNEL, "source": None})
+                    dumps += rows
             for name, _ in http_sources:
-                if not config.refetch and has_dumps(con, day, HTTP_CHANNEL, name):
-                    context.log.info(f"day {index} of {len(days)} ({day}): {name} already fetched, "
-                                     "re-using the stored responses")
+                if (day, name) in fetched_before:
                     continue
                 fetched = collect_http_day(store, data_dir, fetchers[name], name, day, apis[name].day_pages)
-                append_fetch_log(con, pd.DataFrame(fetched.log, columns=list(FETCH_LOG_COLUMNS)).astype(object))
+                fetch_log += fetched.log
                 if fetched.error:
                     failures.append(f"{day}: {name}: {fetched.error}")
-                    context.log.error(f"day {index} of {len(days)} ({day}): {name} fetch failed: {fetched.error}")
+                    context.log.error(f"{day}: {name} fetch failed: {fetched.error}")
                     continue
-                replace_raw_dumps(con, day, HTTP_CHANNEL, dumps_frame(fetched.dumps), source=name)
-                day_rows += fetched.dumps
-            loaded += day_rows
-            publish_days(con, warehouse.data_dir, "raw_dumps", [day])
-            publish_days(con, warehouse.data_dir, "fetch_log", [day])
-            context.log.info(f"day {index} of {len(days)} ({day}): {len(day_rows)} dump(s) collected")
-        publish_schemas(con, warehouse.data_dir)
+                slots.append({"feed_date": day, "channel": HTTP_CHANNEL, "source": name})
+                dumps += fetched.dumps
+            if index % 100 == 0:
+                context.log.info(f"collected {index} of {len(days)} days ({len(dumps)} dumps)")
+    frame = pd.DataFrame(dumps, columns=TABLES["raw_dumps"].column_names)
+    with warehouse.connection() as con, warehouse.write(con):
+        replace_raw_dumps(con, pd.DataFrame(slots, columns=["feed_date", "channel", "source"]), frame)
+        append_fetch_log(con, pd.DataFrame(fetch_log, columns=TABLES["fetch_log"].column_names))
     if failures:
-        raise dg.Failure(
-            description=f"{len(failures)} day/source(s) not loaded (the others were stored):\n" + "\n".join(failures),
-            metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
-        )
-    frame = dumps_frame(loaded)
+        raise failure("day/source(s)", failures)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(frame),
         "days": len(days),
@@ -118,11 +120,6 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
         "formats": dg.MetadataValue.json(frame["format"].value_counts().to_dict() if len(frame) else {}),
         "preview": markdown_table(frame[["feed_date", "channel", "origin", "format", "size_bytes"]]),
     })
-
-
-def dumps_frame(rows: list[dict]) -> pd.DataFrame:
-    """``raw_dumps`` rows as a DataFrame with the table's columns."""
-    return pd.DataFrame(rows, columns=list(RAW_DUMP_COLUMNS)).astype(object)
 
 
 @dg.multi_asset(
@@ -149,36 +146,47 @@ def dumps_frame(rows: list[dict]) -> pd.DataFrame:
     pool=WAREHOUSE_POOL,
 )
 def parsed_entries(context: dg.AssetExecutionContext, storage: FeedStorage, warehouse: Warehouse):
-    """Parse every dump of each day and replace the day's appearances and rejections in one
-    transaction, re-resolving the identity of the entries the day affects."""
+    """Parse every dump of the run's days (on every core) and replace those days' appearances and
+    rejections set-based, resolving identity once over everything the days touch."""
+    days = partition_days(context)
     store = storage.raw_store
     totals = {"entries": 0, "rejected": 0, "reresolved": 0}
+    failures: list[str] = []
     rejected_preview: list[pd.DataFrame] = []
     with warehouse.connection() as con:
-        days = partition_days(context)
-        for index, day in enumerate(days, start=1):
-            dumps = con.execute("""
-                select sha256, min(origin) as origin from raw_dumps where feed_date = ?
-                group by sha256 order by origin
-            """, [day]).fetchall()
-            appearances, rejections = [], []
-            for sha256, origin in dumps:
-                parsed = parse_dump(store.get(sha256), origin, day)
-                if parsed.declared_date and parsed.declared_date != day:
-                    context.log.warning(f"{origin}: the page says {parsed.declared_date}, its feed date is {day}")
-                appearances += appearance_records(day, sha256, parsed)
-                rejections += rejection_records(day, sha256, origin, parsed)
-            written = replace_day_entries(con, day, appearances_frame(appearances), rejections_frame(rejections))
-            publish_days(con, warehouse.data_dir, "paper_appearances", written.changed_days)
-            publish_days(con, warehouse.data_dir, "rejected_entries", [day])
-            for key in totals:
-                totals[key] += getattr(written, key)
-            if rejections:
-                rejected_preview.append(rejections_frame(rejections))
-            context.log.info(f"day {index} of {len(days)} ({day}): {written.entries} entries, "
-                             f"{written.rejected} rejected, {written.reresolved} identities re-resolved")
-        publish_schemas(con, warehouse.data_dir)
-    rejected = pd.concat(rejected_preview) if rejected_preview else rejections_frame([])
+        stored = [StoredDump(*row) for row in con.execute("""
+            select feed_date, sha256, min(origin), any_value(size_bytes) from raw_dumps
+            where feed_date between ? and ? and feed_date in (select unnest(?::date[]))
+            group by feed_date, sha256 order by feed_date, min(origin)
+        """, [min(days), max(days), days]).fetchall()]
+        empty_days = sorted(set(days) - {dump.feed_date for dump in stored})
+        batches = list(day_batches(stored)) or [[]]
+        with DumpParser(store.get) as parser:
+            for number, batch in enumerate(batches, start=1):
+                parsed = parser.parse(batch)
+                batch_days = parsed.loaded_days + (empty_days if number == 1 else [])
+                for origin, page_date, feed_date in parsed.page_dates:
+                    context.log.warning(f"{origin}: the page says {page_date}, its feed date is {feed_date}")
+                for day, reason in parsed.failed.items():
+                    failures.append(f"{day}: {reason}")
+                    context.log.error(f"{day}: not parsed, left as it was: {reason}")
+                if not batch_days:
+                    continue
+                with warehouse.write(con):
+                    written = replace_entries(con, batch_days, parsed.rows.appearance_table(),
+                                              parsed.rows.rejection_table())
+                totals["entries"] += written.entries
+                totals["rejected"] += written.rejected
+                totals["reresolved"] += written.reresolved
+                if written.rejected:
+                    rejected_preview.append(parsed.rows.rejection_table().to_pandas())
+                context.log.info(f"batch {number} of {len(batches)}: {written.days} day(s), {written.entries} "
+                                 f"entries, {written.rejected} rejected, {written.reresolved} identities "
+                                 "re-resolved")
+    if failures:
+        raise failure("day(s)", failures)
+    rejected = pd.concat(rejected_preview) if rejected_preview else pd.DataFrame(
+        columns=TABLES["rejected_entries"].column_names)
     yield dg.MaterializeResult(asset_key="paper_appearances", metadata={
         "dagster/row_count": totals["entries"],
         "days": len(days),

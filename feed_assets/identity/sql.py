@@ -1,19 +1,18 @@
-"""The identity rules of ``identity.rules``, applied set-based inside the warehouse.
+"""The identity rules of ``identity.rules``, applied set-based inside the warehouse: the one
+production form of the rules (the tests hold a plain-Python reference to check it against).
 
-A day's write can change the paper of only the entries that share a key with the day's
-old or new entries (the first hop), and of the abstract-only entries that share an
-abstract with a titled entry of that first hop (the second hop). ``RESOLVE_STATEMENTS``
-re-applies the rules to exactly those entries, looking up the rest of the history only by
-their keys, so the cost of a day follows the day, not the history.
-
-They run inside the caller's transaction and expect a temp table
-``touched_keys(arxiv_id, title_key, abstract_key, paper_id)`` holding the keys of the rows
-the write removed and inserted, and ``touched_days(feed_date)``.
-They leave ``to_resolve`` (the entries re-resolved, with ``old_paper_id``) behind for the
-caller to queue the papers and days to refresh.
+A write that replaces a range of days can change the paper of only the entries that share
+a title or abstract key with what it removed or inserted (the first hop), and of the
+abstract-only entries that share an abstract with a titled entry of that first hop (the
+second hop): titled entries depend only on arXiv entries, whose paper never changes, and
+abstract-only entries depend only on titled ones. ``resolve_identities`` re-applies the
+rules to exactly those entries with hash joins over their keys (no index needed), so a
+day's cost follows the day, and a range is resolved once, whatever its length.
 """
 
 from __future__ import annotations
+
+import duckdb
 
 from feed_assets.identity.rules import (
     ABSTRACT_KEY_CHARS,
@@ -28,84 +27,103 @@ from feed_assets.identity.rules import (
 
 assert ABSTRACT_KEY_CHARS >= PAPER_ID_HASH_CHARS
 
-RESOLVE_STATEMENTS: tuple[str, ...] = (
-    # first hop: every entry that shares a key with what the write removed or inserted
-    # (a union of single-column lookups, so that each one is an index scan)
+_KEY_COLUMNS = "appearance_id, feed_date, arxiv_id, title_key, abstract_key"
+_TITLED = "(arxiv_id is not null or title_key is not null)"
+
+_STATEMENTS = (
+    # the keys the write touches: those of the rows it removed and of the rows it brings
     """
-    create or replace temp table to_resolve as
-    select appearance_id, feed_date, arxiv_id, title_key, abstract_key, paper_id as old_paper_id
-    from paper_appearances where feed_date in (select feed_date from touched_days)
-    union
-    select appearance_id, feed_date, arxiv_id, title_key, abstract_key, paper_id
-    from paper_appearances where title_key in (select title_key from touched_keys)
-    union
-    select appearance_id, feed_date, arxiv_id, title_key, abstract_key, paper_id
-    from paper_appearances where abstract_key in (select abstract_key from touched_keys)
+    create or replace temp table identity_touched as
+    select title_key, abstract_key from {removed}
+    union select title_key, abstract_key from {incoming}
     """,
-    # second hop: abstract-only entries that follow a first-hop titled entry
-    """
-    insert into to_resolve
-    select appearance_id, feed_date, arxiv_id, title_key, abstract_key, paper_id
+    # first hop in the history (what is left of paper_appearances), and every incoming row
+    f"""
+    create or replace temp table identity_candidates as
+    select {_KEY_COLUMNS}, paper_id as old_paper_id, match_rule as old_match_rule, false as incoming
     from paper_appearances
-    where arxiv_id is null and title_key is null
-      and abstract_key in (select abstract_key from to_resolve
-                           where arxiv_id is not null or title_key is not null)
-      and appearance_id not in (select appearance_id from to_resolve)
+    where title_key in (select title_key from identity_touched)
+       or abstract_key in (select abstract_key from identity_touched)
+    union all
+    select {_KEY_COLUMNS}, null, null, true from {{incoming}}
+    """,
+    # second hop: abstract-only history rows that follow a first-hop titled entry
+    f"""
+    insert into identity_candidates
+    select {_KEY_COLUMNS}, paper_id, match_rule, false from paper_appearances
+    where not {_TITLED}
+      and abstract_key in (select abstract_key from identity_candidates where {_TITLED})
+      and appearance_id not in (select appearance_id from identity_candidates)
     """,
     # rules 1 to 4: entries with an arXiv id or a title
     f"""
-    update paper_appearances set paper_id = resolved.paper_id, match_rule = resolved.match_rule
-    from (
-        with arxiv_by_title as (
-            select title_key, min(arxiv_id) as arxiv_id from paper_appearances
-            where arxiv_id is not null
-              and title_key in (select title_key from to_resolve where title_key is not null)
-            group by title_key
-        ), arxiv_by_abstract as (
-            select abstract_key, min(arxiv_id) as arxiv_id from paper_appearances
-            where arxiv_id is not null
-              and abstract_key in (select abstract_key from to_resolve where abstract_key is not null)
-            group by abstract_key
-        )
-        select r.appearance_id,
-            case when r.arxiv_id is not null then 'arxiv:' || r.arxiv_id
-                 when t.arxiv_id is not null then 'arxiv:' || t.arxiv_id
-                 when a.arxiv_id is not null then 'arxiv:' || a.arxiv_id
-                 else 'title:' || left(sha256(r.title_key), {PAPER_ID_HASH_CHARS}) end as paper_id,
-            case when r.arxiv_id is not null then '{RULE_ARXIV_ID}'
-                 when t.arxiv_id is not null then '{RULE_TITLE_MATCHES_ARXIV}'
-                 when a.arxiv_id is not null then '{RULE_ABSTRACT_MATCHES_ARXIV}'
-                 else '{RULE_TITLE}' end as match_rule
-        from to_resolve r
-        left join arxiv_by_title t on t.title_key = r.title_key
-        left join arxiv_by_abstract a on a.abstract_key = r.abstract_key
-        where r.arxiv_id is not null or r.title_key is not null
-    ) as resolved
-    where paper_appearances.appearance_id = resolved.appearance_id
-      and (paper_appearances.paper_id is distinct from resolved.paper_id
-           or paper_appearances.match_rule is distinct from resolved.match_rule)
+    create or replace temp table identity_resolved as
+    with arxiv_entries as (
+        select arxiv_id, title_key, abstract_key from paper_appearances
+        where arxiv_id is not null
+          and (title_key in (select title_key from identity_candidates)
+               or abstract_key in (select abstract_key from identity_candidates))
+        union all
+        select arxiv_id, title_key, abstract_key from {{incoming}} where arxiv_id is not null
+    ), arxiv_by_title as (
+        select title_key, min(arxiv_id) as arxiv_id from arxiv_entries where title_key is not null group by all
+    ), arxiv_by_abstract as (
+        select abstract_key, min(arxiv_id) as arxiv_id from arxiv_entries where abstract_key is not null group by all
+    )
+    select c.*,
+        case when c.arxiv_id is not null then 'arxiv:' || c.arxiv_id
+             when t.arxiv_id is not null then 'arxiv:' || t.arxiv_id
+             when a.arxiv_id is not null then 'arxiv:' || a.arxiv_id
+             else 'title:' || left(sha256(c.title_key), {PAPER_ID_HASH_CHARS}) end as paper_id,
+        case when c.arxiv_id is not null then '{RULE_ARXIV_ID}'
+             when t.arxiv_id is not null then '{RULE_TITLE_MATCHES_ARXIV}'
+             when a.arxiv_id is not null then '{RULE_ABSTRACT_MATCHES_ARXIV}'
+             else '{RULE_TITLE}' end as match_rule
+    from identity_candidates c
+    left join arxiv_by_title t on t.title_key = c.title_key
+    left join arxiv_by_abstract a on a.abstract_key = c.abstract_key
+    where c.arxiv_id is not null or c.title_key is not null
     """,
     # rules 5 and 6: abstract-only entries, after every titled entry has its paper
     f"""
-    update paper_appearances set paper_id = resolved.paper_id, match_rule = resolved.match_rule
-    from (
-        with titled_by_abstract as (
-            select abstract_key, min(paper_id) as paper_id from paper_appearances
-            where (arxiv_id is not null or title_key is not null)
-              and abstract_key in (select abstract_key from to_resolve
-                                   where arxiv_id is null and title_key is null)
-            group by abstract_key
-        )
-        select r.appearance_id,
-            coalesce(m.paper_id, 'abstract:' || left(r.abstract_key, {PAPER_ID_HASH_CHARS})) as paper_id,
-            case when m.paper_id is not null then '{RULE_ABSTRACT_MATCHES_TITLED}'
-                 else '{RULE_ABSTRACT}' end as match_rule
-        from to_resolve r
-        left join titled_by_abstract m on m.abstract_key = r.abstract_key
-        where r.arxiv_id is null and r.title_key is null
-    ) as resolved
-    where paper_appearances.appearance_id = resolved.appearance_id
-      and (paper_appearances.paper_id is distinct from resolved.paper_id
-           or paper_appearances.match_rule is distinct from resolved.match_rule)
+    insert into identity_resolved
+    with abstract_only as (
+        select * from identity_candidates where not {_TITLED}
+    ), titled as (
+        select abstract_key, paper_id from identity_resolved
+        where abstract_key in (select abstract_key from abstract_only)
+        union all
+        select abstract_key, paper_id from paper_appearances
+        where {_TITLED} and abstract_key in (select abstract_key from abstract_only)
+          and appearance_id not in (select appearance_id from identity_candidates)
+    ), titled_by_abstract as (
+        select abstract_key, min(paper_id) as paper_id from titled group by all
+    )
+    select c.*,
+        coalesce(m.paper_id, 'abstract:' || left(c.abstract_key, {PAPER_ID_HASH_CHARS})) as paper_id,
+        case when m.paper_id is not null then '{RULE_ABSTRACT_MATCHES_TITLED}' else '{RULE_ABSTRACT}' end
+    from abstract_only c left join titled_by_abstract m on m.abstract_key = c.abstract_key
+    """,
+    # history rows whose paper or rule changed
+    """
+    update paper_appearances set paper_id = r.paper_id, match_rule = r.match_rule
+    from identity_resolved r
+    where not r.incoming and paper_appearances.appearance_id = r.appearance_id
+      and (r.old_paper_id is distinct from r.paper_id or r.old_match_rule is distinct from r.match_rule)
     """,
 )
+
+
+def resolve_identities(con: duckdb.DuckDBPyConnection, incoming: str, removed: str) -> None:
+    """Decide the paper of every row of ``incoming`` and re-decide the history rows it affects.
+
+    Runs inside the caller's transaction, after the rows being replaced were deleted from
+    ``paper_appearances`` and before ``incoming`` is inserted. ``incoming`` is a relation
+    with the appearance columns (its ``paper_id`` is ignored), ``removed`` one with the
+    ``title_key`` and ``abstract_key`` of the deleted rows. Updates the affected history rows
+    in place and leaves temp table ``identity_resolved`` (``appearance_id``, ``feed_date``,
+    ``incoming``, ``old_paper_id``, ``paper_id``, ``match_rule``) for the caller to insert
+    the new rows and record the changes.
+    """
+    for statement in _STATEMENTS:
+        con.execute(statement.format(incoming=incoming, removed=removed))

@@ -144,31 +144,71 @@ def smoothed_log_odds(
     return window_log_odds - baseline_log_odds
 
 
-def _bh_q_values(tested: pd.DataFrame) -> pd.Series:
-    """Benjamini-Hochberg q-values of the tested terms, computed separately per kind."""
-    return tested.groupby("kind", sort=True)["p_value"].transform(
-        lambda p_values: false_discovery_control(p_values.to_numpy(), method="bh"))
+def _bh_q_values(tested: pd.DataFrame, groups: list[str]) -> np.ndarray:
+    """Benjamini-Hochberg q-values of the tested terms, computed separately per group (a day's
+    terms of one kind): ``p * m / rank``, made monotone from the largest p down, capped at 1
+    (what ``scipy.stats.false_discovery_control(method="bh")`` gives for each group)."""
+    ordered = tested[groups + ["p_value"]].sort_values(groups + ["p_value"], kind="mergesort")
+    by_group = ordered.groupby(groups, sort=False)["p_value"]
+    rank = by_group.cumcount().to_numpy() + 1
+    size = by_group.transform("size").to_numpy()
+    raw = pd.Series(ordered["p_value"].to_numpy() * size / rank, index=ordered.index)
+    reversed_groups = [ordered[g].iloc[::-1] for g in groups]
+    monotone = raw.iloc[::-1].groupby(reversed_groups, sort=False).cummin().iloc[::-1]
+    return np.minimum(monotone, 1.0).reindex(tested.index).to_numpy()
 
 
-def _without_redundant_parts(passing: pd.DataFrame) -> pd.DataFrame:
+def _without_redundant_parts(passing: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     """Drop a rising term that is part of a longer rising term used by exactly the same papers
     counts (``sheaf diffusion`` inside ``quantum sheaf diffusion``): it says nothing more, and
     would fill the top ranks with pieces of one phrase."""
-    redundant = set()
-    for _, group in passing.groupby(["kind", "window_count", "baseline_count"], sort=False):
+    redundant = []
+    for _, group in passing.groupby(groups + ["window_count", "baseline_count"], sort=False):
+        if len(group) < 2:
+            continue
         terms = list(group["term"])
-        for term in terms:
-            if any(other != term and f" {term} " in f" {other} " for other in terms):
-                redundant.add(term)
-    return passing[~passing["term"].isin(redundant)] if redundant else passing
+        redundant += [index for index, term in zip(group.index, terms)
+                      if any(other != term and f" {term} " in f" {other} " for other in terms)]
+    return passing.drop(index=redundant) if redundant else passing
 
 
-def _ranked(passing: pd.DataFrame, max_rows_per_kind: int) -> pd.DataFrame:
-    """Passing rows ranked within kind (score desc, p asc, term), capped, ordered by kind, rank."""
-    ordered = passing.sort_values(["kind", "score", "p_value", "term"],
-                                  ascending=[True, False, True, True], kind="mergesort")
-    ordered["rank"] = ordered.groupby("kind").cumcount() + 1
+def _ranked(passing: pd.DataFrame, groups: list[str], max_rows_per_kind: int) -> pd.DataFrame:
+    """Passing rows ranked within their group (score desc, p asc, term), capped, in group, rank order."""
+    ordered = passing.sort_values(groups + ["score", "p_value", "term"],
+                                  ascending=[True] * len(groups) + [False, True, True], kind="mergesort")
+    ordered["rank"] = ordered.groupby(groups).cumcount() + 1
     return ordered[ordered["rank"] <= max_rows_per_kind]
+
+
+def rising_terms_by_day(counts: pd.DataFrame, settings: TrendSettings = TrendSettings()) -> pd.DataFrame:
+    """``rising_terms`` for many days at once, vectorized.
+
+    ``counts`` has one row per day, kind and term: ``feed_date, kind, term, window_count,
+    baseline_count, window_papers, baseline_papers`` (the last two are the day's totals).
+    Returns ``feed_date``, the ``OUTPUT_COLUMNS`` and the day's ``window_papers`` and
+    ``baseline_papers``, ordered by day, kind and rank; the false discovery rate is
+    controlled within each day and kind.
+    """
+    columns = ["feed_date", *OUTPUT_COLUMNS, "window_papers", "baseline_papers"]
+    frame = counts[(counts["window_papers"] > 0) & (counts["baseline_papers"] > 0)
+                   & (counts["window_count"] + counts["baseline_count"] >= settings.min_total)].copy()
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=_OUTPUT_DTYPES.get(c, "object")) for c in columns})
+    groups = ["feed_date", "kind"]
+    window, baseline = frame["window_count"].to_numpy(), frame["baseline_count"].to_numpy()
+    window_papers, baseline_papers = frame["window_papers"].to_numpy(), frame["baseline_papers"].to_numpy()
+    frame["p_value"] = conditional_p_values(window, window + baseline,
+                                            window_papers / (window_papers + baseline_papers))
+    frame["q_value"] = _bh_q_values(frame, groups)
+    frame["log_odds"] = smoothed_log_odds(window, baseline, window_papers, baseline_papers,
+                                          settings.prior_strength)
+    frame["score"] = frame["log_odds"]
+    frame["window_share"] = window / window_papers
+    frame["baseline_share"] = baseline / baseline_papers
+    passing = frame[(frame["q_value"] <= settings.fdr) & (frame["log_odds"] > 0)
+                    & (frame["window_count"] >= settings.min_support)]
+    ranked = _ranked(_without_redundant_parts(passing, groups), groups, settings.max_rows_per_kind)
+    return ranked[columns].astype(_OUTPUT_DTYPES).reset_index(drop=True)
 
 
 def rising_terms(
@@ -189,19 +229,6 @@ def rising_terms(
     frame = _validated_counts(counts, window_papers, baseline_papers)
     if frame.empty or window_papers == 0 or baseline_papers == 0:
         return empty_result()
-    frame = frame[frame["window_count"] + frame["baseline_count"] >= settings.min_total].copy()
-    if frame.empty:
-        return empty_result()
-    window, baseline = frame["window_count"].to_numpy(), frame["baseline_count"].to_numpy()
-    frame["p_value"] = conditional_p_values(
-        window, window + baseline, window_papers / (window_papers + baseline_papers))
-    frame["q_value"] = _bh_q_values(frame)
-    frame["log_odds"] = smoothed_log_odds(
-        window, baseline, window_papers, baseline_papers, settings.prior_strength)
-    frame["score"] = frame["log_odds"]
-    frame["window_share"] = frame["window_count"] / window_papers
-    frame["baseline_share"] = frame["baseline_count"] / baseline_papers
-    passing = frame[(frame["q_value"] <= settings.fdr) & (frame["log_odds"] > 0)
-                    & (frame["window_count"] >= settings.min_support)]
-    ranked = _ranked(_without_redundant_parts(passing), settings.max_rows_per_kind)
+    frame = frame.assign(feed_date=0, window_papers=window_papers, baseline_papers=baseline_papers)
+    ranked = rising_terms_by_day(frame, settings)
     return ranked[OUTPUT_COLUMNS].astype(_OUTPUT_DTYPES).reset_index(drop=True)

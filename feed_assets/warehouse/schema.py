@@ -1,184 +1,237 @@
-"""Every table of the warehouse, in one place. Nothing else in the project writes DDL.
+"""Every table of the warehouse, in one place: columns, types and what each column means.
 
-Tables have no PRIMARY KEY constraints on purpose: each partition is replaced with a
-delete then an insert inside one transaction, which DuckDB's eager unique-constraint
-checks can refuse; uniqueness is instead guaranteed by that write pattern and checked by
-tests (and by asset checks in the UI).
+Nothing else in the project writes DDL. The column descriptions become DuckDB column
+comments (visible in ``duckdb_columns()``) and the assets' column schema in the Dagster UI.
+
+No table has an index, a primary key or a unique constraint, on purpose: every write is a
+set-based delete-then-insert over a range of days inside one transaction, which needs none
+of them, and the same statements then run on a DuckDB file or a DuckLake catalog.
+Uniqueness of each table's natural key is instead checked (asset checks in the UI, tests).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
-TABLES: dict[str, str] = {
-    "raw_dumps": """
-        create table if not exists raw_dumps (
-            feed_date    date      not null,  -- the daily partition the dump belongs to
-            channel      varchar   not null,  -- how it arrived: 'inbox' or 'http'
-            origin       varchar   not null,  -- file name in the inbox, or the URL fetched
-            source       varchar   not null,  -- the feed: 'huggingface', 'arxiv', 'abstract_list'
-            format       varchar   not null,  -- the detected format (see FEED_FORMATS.md)
-            sha256       varchar   not null,  -- content address of the raw bytes
-            size_bytes   bigint    not null,
-            raw_path     varchar   not null,  -- where the bytes are kept, forever (relative to $FEED_DATA_DIR)
-            stored_at    timestamp not null   -- when these bytes first entered the raw store
-        )""",
-    "paper_appearances": """
-        create table if not exists paper_appearances (
-            appearance_id  varchar not null,  -- '<feed_date>:<dump sha256 prefix>:<position>'
-            feed_date      date    not null,
-            source         varchar not null,
-            format         varchar not null,
-            dump_sha256    varchar not null,
-            position       integer not null,  -- 0-based index of the item in its dump
-            paper_id       varchar,           -- the paper this entry is (see identity.rules)
-            match_rule     varchar,           -- the identity rule that decided paper_id
-            arxiv_id       varchar,           -- without version
-            title          varchar,
-            abstract       varchar,
-            authors        varchar[],
-            author_count   integer,
-            organization   varchar,
-            published_date date,
-            upvotes        integer,
-            comments       integer,
-            categories     varchar[],
-            keywords       varchar[],
-            page_date      date,              -- the date the dump itself shows, if any
-            title_key      varchar,           -- normalized title used for matching
-            abstract_key   varchar            -- hash of the normalized abstract used for matching
-        )""",
-    "rejected_entries": """
-        create table if not exists rejected_entries (
-            feed_date    date    not null,
-            source       varchar not null,
-            format       varchar not null,
-            dump_sha256  varchar not null,
-            origin       varchar not null,   -- file name or URL of the dump
-            position     integer,            -- index of the item in its dump; null for the whole dump
-            location     varchar not null,   -- 'line 17', 'item 4', ...
-            reason       varchar not null,
-            excerpt      varchar not null
-        )""",
-    "papers": """
-        create table if not exists papers (
-            paper_id         varchar not null,
-            arxiv_id         varchar,
-            title            varchar,
-            abstract         varchar,
-            authors          varchar[],
-            first_seen_date  date    not null,
-            last_seen_date   date    not null,
-            n_appearances    integer not null,
-            n_days           integer not null,
-            sources          varchar[] not null,
-            formats          varchar[] not null,
-            match_rules      varchar[] not null,
-            max_upvotes      integer
-        )""",
-    "daily_feed_stats": """
-        create table if not exists daily_feed_stats (
-            feed_date       date    not null,
-            source          varchar not null,
-            dumps           integer not null,
-            entries         integer not null,
-            new_papers      integer not null,  -- papers first seen on this day (any source)
-            repeat_papers   integer not null,  -- papers listed this day but first seen before
-            rejected        integer not null
-        )""",
-    "fetch_log": """
-        create table if not exists fetch_log (  -- append-only: every HTTP response, good or bad
-            feed_date    date      not null,
-            source       varchar   not null,  -- 'huggingface' or 'arxiv'
-            url          varchar   not null,
-            status       integer,             -- null when no response came back
-            attempts     integer   not null,
-            outcome      varchar   not null,  -- 'ok' or 'error'
-            problem      varchar,             -- what was wrong, for 'error'
-            sha256       varchar,             -- the body in the raw store, when there was one
-            size_bytes   bigint,
-            headers      json,                -- content type, length, etag, date, retry-after
-            fetched_at   timestamp not null
-        )""",
-    "trend_day_totals": """
-        create table if not exists trend_day_totals (
-            feed_date   date    not null,
-            new_papers  integer not null   -- papers first seen that day: the denominator of shares
-        )""",
-    "term_daily_counts": """
-        create table if not exists term_daily_counts (
-            feed_date  date    not null,
-            kind       varchar not null,   -- 'text' (title and abstract), 'keyword' (HF ai_keywords), 'category'
-            term       varchar not null,
-            papers     integer not null    -- distinct papers first seen that day that use the term
-        )""",
-    "trending_terms": """
-        create table if not exists trending_terms (
-            feed_date       date    not null,
-            kind            varchar not null,
-            term            varchar not null,
-            rank            integer not null,  -- 1 = strongest, within the day and kind
-            score           double  not null,  -- effect size: log-odds ratio of window vs baseline share
-            p_value         double  not null,  -- exact conditional binomial test, one-sided
-            q_value         double  not null,  -- Benjamini-Hochberg, across the day's tested terms of the kind
-            window_count    integer not null,  -- papers using the term in the trailing window
-            baseline_count  integer not null,  -- papers using it in the baseline before the window
-            window_share    double  not null,
-            baseline_share  double  not null,
-            window_papers   integer not null,
-            baseline_papers integer not null
-        )""",
-    "top_papers": """
-        create table if not exists top_papers (
-            period          varchar not null,  -- 'day' or 'week' (ISO week, starting Monday)
-            period_start    date    not null,
-            rank            integer not null,
-            paper_id        varchar not null,
-            title           varchar,
-            arxiv_url       varchar,
-            upvotes         integer not null,  -- as last seen
-            upvote_history  struct(feed_date date, upvotes integer)[] not null  -- every fetch that saw it
-        )""",
-    "author_activity": """
-        create table if not exists author_activity (
-            feed_date  date    not null,
-            author     varchar not null,
-            papers     integer not null     -- papers first seen that day that list the author
-        )""",
-    "category_trends": """
-        create table if not exists category_trends (
-            feed_date  date    not null,
-            category   varchar not null,
-            papers     integer not null,    -- papers first seen that day in the category
-            share      double  not null     -- of the papers first seen that day
-        )""",
-    "refresh_queue": """
-        create table if not exists refresh_queue (
-            target  varchar not null,  -- the table to refresh (see warehouse.queue)
-            key     varchar not null   -- a paper_id or a feed_date
-        )""",
-}
 
-# Every lookup a day's write makes goes through one of these (DuckDB answers `col in
-# (select ...)` and `update ... from` joins on an indexed column with index scans), which is
-# what keeps a day's cost flat as the history grows.
-INDEXES: tuple[str, ...] = (
-    "create index if not exists paper_appearances_appearance_id on paper_appearances (appearance_id)",
-    "create index if not exists paper_appearances_feed_date on paper_appearances (feed_date)",
-    "create index if not exists paper_appearances_paper_id on paper_appearances (paper_id)",
-    "create index if not exists paper_appearances_arxiv_id on paper_appearances (arxiv_id)",
-    "create index if not exists paper_appearances_title_key on paper_appearances (title_key)",
-    "create index if not exists paper_appearances_abstract_key on paper_appearances (abstract_key)",
-    "create index if not exists papers_paper_id on papers (paper_id)",
-    "create index if not exists papers_first_seen_date on papers (first_seen_date)",
-    "create index if not exists term_daily_counts_feed_date on term_daily_counts (feed_date)",
-    "create index if not exists trending_terms_feed_date on trending_terms (feed_date)",
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    """A warehouse table: its columns, the column that splits it by day, and its natural key."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    day_column: str | None = None  # the date column published per day and recorded in changes
+    natural_key: tuple[str, ...] = ()  # columns whose values identify a row (checked, not enforced)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def ddl(self) -> str:
+        body = ",\n    ".join(f"{c.name} {c.type}{'' if c.nullable else ' not null'}" for c in self.columns)
+        return f"create table if not exists {self.name} (\n    {body}\n)"
+
+
+def _c(name: str, type_: str, description: str, nullable: bool = True) -> Column:
+    return Column(name, type_, description, nullable)
+
+
+def _required(name: str, type_: str, description: str) -> Column:
+    return Column(name, type_, description, nullable=False)
+
+
+FEED_DATE = _required("feed_date", "date", "the feed day (daily partition) the row belongs to")
+
+TABLE_LIST: tuple[Table, ...] = (
+    Table("raw_dumps", "One row per dump (file or API response) of a day, its bytes kept in the raw store.", (
+        FEED_DATE,
+        _required("channel", "varchar", "how it arrived: 'inbox' (a dropped file) or 'http' (fetched)"),
+        _required("origin", "varchar", "the file's path below the inbox, or the URL fetched"),
+        _required("source", "varchar", "the feed: 'huggingface', 'arxiv' or 'abstract_list'"),
+        _required("format", "varchar", "the detected format (see docs/FEED_FORMATS.md)"),
+        _required("sha256", "varchar", "content address of the raw bytes"),
+        _required("size_bytes", "bigint", "size of the raw bytes"),
+        _required("raw_path", "varchar", "where the bytes are kept, forever (relative to $FEED_DATA_DIR)"),
+        _required("stored_at", "timestamp", "when these bytes first entered the raw store (UTC)"),
+    ), day_column="feed_date", natural_key=("feed_date", "channel", "origin")),
+    Table("paper_appearances", "Each well-formed entry of each dump: what it said, normalized, and which "
+          "paper it is.", (
+        _required("appearance_id", "varchar", "'<feed_date>:<dump sha256 prefix>:<position>': one entry of one dump"),
+        FEED_DATE,
+        _required("source", "varchar", "the feed the dump came from"),
+        _required("format", "varchar", "the dump's format"),
+        _required("dump_sha256", "varchar", "the dump (raw_dumps.sha256) the entry was read from"),
+        _required("position", "integer", "0-based index of the item in its dump"),
+        _c("paper_id", "varchar", "the paper this entry is: 'arxiv:<id>', 'title:<hash>' or 'abstract:<hash>'"),
+        _c("match_rule", "varchar", "the identity rule that decided paper_id (see identity/rules.py)"),
+        _c("arxiv_id", "varchar", "the arXiv id, without version"),
+        _c("title", "varchar", "title, normalized (NFC, whitespace folded)"),
+        _c("abstract", "varchar", "abstract, normalized"),
+        _c("authors", "varchar[]", "author names as listed"),
+        _c("author_count", "integer", "number of authors (pages give a count without names)"),
+        _c("organization", "varchar", "the organization a page or the HF API names"),
+        _c("published_date", "date", "the publication date the dump gives"),
+        _c("upvotes", "integer", "Hugging Face upvotes as seen in this dump"),
+        _c("comments", "integer", "Hugging Face comments as seen in this dump"),
+        _c("categories", "varchar[]", "arXiv categories"),
+        _c("keywords", "varchar[]", "Hugging Face ai_keywords"),
+        _c("page_date", "date", "the date the dump itself shows, if any"),
+        _c("title_key", "varchar", "the title's match form (accents, case, TeX, punctuation removed)"),
+        _c("abstract_key", "varchar", "hash of the abstract's match form"),
+    ), day_column="feed_date", natural_key=("appearance_id",)),
+    Table("rejected_entries", "Each malformed item, kept aside with the place and a reason.", (
+        FEED_DATE,
+        _required("source", "varchar", "the feed of the dump"),
+        _required("format", "varchar", "the dump's format"),
+        _required("dump_sha256", "varchar", "the dump the item was read from"),
+        _required("origin", "varchar", "file name or URL of the dump"),
+        _c("position", "integer", "index of the item in its dump; null when the whole dump or one field is meant"),
+        _required("location", "varchar", "where, for a person: 'line 17', 'item 4'"),
+        _required("reason", "varchar", "why the item was refused"),
+        _required("excerpt", "varchar", "the start of what the item said"),
+    ), day_column="feed_date", natural_key=("feed_date", "dump_sha256", "location", "reason")),
+    Table("papers", "One row per distinct paper, merged across days, sources and formats.", (
+        _required("paper_id", "varchar", "the paper: 'arxiv:<id>', 'title:<hash>' or 'abstract:<hash>'"),
+        _c("arxiv_id", "varchar", "its arXiv id, when any listing gave one"),
+        _c("title", "varchar", "the title of the most trusted listing (arXiv, then HF API, then pages)"),
+        _c("abstract", "varchar", "the abstract of the most trusted listing"),
+        _c("authors", "varchar[]", "the authors of the most trusted listing that names them ([] if none does)"),
+        _required("first_seen_date", "date", "the first feed day that listed it"),
+        _required("last_seen_date", "date", "the last feed day that listed it"),
+        _required("n_appearances", "integer", "entries that are this paper"),
+        _required("n_days", "integer", "feed days that listed it"),
+        _required("sources", "varchar[]", "the feeds that listed it"),
+        _required("formats", "varchar[]", "the formats that listed it"),
+        _required("match_rules", "varchar[]", "the identity rules that tied its entries to it"),
+        _c("max_upvotes", "integer", "the most upvotes any listing showed"),
+    ), day_column="first_seen_date", natural_key=("paper_id",)),
+    Table("daily_feed_stats", "Per feed day and source: what arrived and what it added.", (
+        FEED_DATE,
+        _required("source", "varchar", "the feed"),
+        _required("dumps", "integer", "dumps stored"),
+        _required("entries", "integer", "well-formed entries"),
+        _required("new_papers", "integer", "papers listed this day and first seen this day (any source)"),
+        _required("repeat_papers", "integer", "papers listed this day but first seen before"),
+        _required("rejected", "integer", "malformed items kept aside"),
+    ), day_column="feed_date", natural_key=("feed_date", "source")),
+    Table("fetch_log", "Every HTTP response or failed request (append-only).", (
+        FEED_DATE,
+        _required("source", "varchar", "'huggingface' or 'arxiv'"),
+        _required("url", "varchar", "the URL asked for"),
+        _c("status", "integer", "the HTTP status; null when no response came back"),
+        _required("attempts", "integer", "requests made, retries included"),
+        _required("outcome", "varchar", "'ok' or 'error'"),
+        _c("problem", "varchar", "what was wrong, for 'error'"),
+        _c("sha256", "varchar", "the body in the raw store, when there was one"),
+        _c("size_bytes", "bigint", "size of the body"),
+        _c("headers", "json", "content type, length, etag, date, retry-after"),
+        _required("fetched_at", "timestamp", "when the response came (UTC)"),
+    ), day_column="feed_date", natural_key=("feed_date", "url", "fetched_at")),
+    Table("trend_day_totals", "Papers first seen per day: the denominator of every share.", (
+        FEED_DATE,
+        _required("new_papers", "integer", "papers first seen that day"),
+    ), day_column="feed_date", natural_key=("feed_date",)),
+    Table("term_daily_counts", "Per day and term: the papers first seen that day that use the term.", (
+        FEED_DATE,
+        _required("kind", "varchar", "'text' (title and abstract), 'keyword' (HF ai_keywords) or 'category' (arXiv)"),
+        _required("term", "varchar", "the normalized term"),
+        _required("papers", "integer", "distinct papers first seen that day that use the term"),
+    ), day_column="feed_date", natural_key=("feed_date", "kind", "term")),
+    Table("trending_terms", "Per day: the terms used significantly more in the trailing window than before.", (
+        FEED_DATE,
+        _required("kind", "varchar", "'text', 'keyword' or 'category'"),
+        _required("term", "varchar", "the rising term"),
+        _required("rank", "integer", "1 = strongest, within the day and kind"),
+        _required("score", "double", "effect size: smoothed log-odds ratio of window vs baseline share"),
+        _required("p_value", "double", "exact conditional binomial test, one-sided"),
+        _required("q_value", "double", "Benjamini-Hochberg, across the day's tested terms of the kind"),
+        _required("window_count", "integer", "papers using the term in the trailing window"),
+        _required("baseline_count", "integer", "papers using it in the baseline before the window"),
+        _required("window_share", "double", "window_count / window_papers"),
+        _required("baseline_share", "double", "baseline_count / baseline_papers"),
+        _required("window_papers", "integer", "papers first seen in the window"),
+        _required("baseline_papers", "integer", "papers first seen in the baseline"),
+    ), day_column="feed_date", natural_key=("feed_date", "kind", "term")),
+    Table("top_papers", "The most upvoted papers of each day and ISO week.", (
+        _required("period", "varchar", "'day' or 'week' (ISO week, starting Monday)"),
+        _required("period_start", "date", "the day, or the Monday of the week"),
+        _required("rank", "integer", "1 = most upvoted"),
+        _required("paper_id", "varchar", "the paper"),
+        _c("title", "varchar", "its title"),
+        _c("arxiv_url", "varchar", "its arXiv page"),
+        _required("upvotes", "integer", "upvotes as last seen"),
+        _required("upvote_history", "struct(feed_date date, upvotes integer)[]", "every fetch that saw it"),
+    ), day_column="period_start", natural_key=("period", "period_start", "rank")),
+    Table("author_activity", "Papers first seen per day and author.", (
+        FEED_DATE,
+        _required("author", "varchar", "the author's name as listed"),
+        _required("papers", "integer", "papers first seen that day that list the author"),
+    ), day_column="feed_date", natural_key=("feed_date", "author")),
+    Table("category_trends", "Papers first seen per day and arXiv category.", (
+        FEED_DATE,
+        _required("category", "varchar", "the arXiv category"),
+        _required("papers", "integer", "papers first seen that day in the category"),
+        _required("share", "double", "of the papers first seen that day"),
+    ), day_column="feed_date", natural_key=("feed_date", "category")),
+    # bookkeeping of the write path (see warehouse/changes.py)
+    Table("warehouse_writes", "One row per committed write: the version its changes carry.", (
+        _required("version", "bigint", "increases by one with each write"),
+        _required("writer", "varchar", "what wrote: the table or step"),
+        _required("committed_at", "timestamp", "when (UTC)"),
+    ), natural_key=("version",)),
+    Table("table_changes", "The keys each write changed, for the tables built from it to pull.", (
+        _required("version", "bigint", "the write (warehouse_writes.version)"),
+        _required("table_name", "varchar", "the table that changed"),
+        _c("day", "date", "the changed rows' value of the table's day column"),
+        _c("paper_id", "varchar", "the changed rows' paper, for tables that have one"),
+    )),
+    Table("reader_progress", "How far each derived table (and the query copy) has read each table's changes.", (
+        _required("reader", "varchar", "the derived table, or 'query_copy'"),
+        _required("table_name", "varchar", "the table it reads"),
+        _required("version", "bigint", "the last write whose changes it has taken in"),
+    ), natural_key=("reader", "table_name")),
 )
+
+TABLES: dict[str, Table] = {table.name: table for table in TABLE_LIST}
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every table and index that does not exist yet (safe to call on every run)."""
-    for ddl in TABLES.values():
-        con.execute(ddl)
-    for ddl in INDEXES:
-        con.execute(ddl)
+    """Create every table that does not exist yet, with its column comments (safe on every run)."""
+    for statement in LEGACY_OBJECTS:
+        con.execute(statement)
+    existing = {row[0] for row in con.execute(
+        "select table_name from duckdb_tables() where database_name = current_database() and schema_name = 'main'"
+    ).fetchall()}
+    for table in TABLE_LIST:
+        if table.name in existing:
+            continue
+        con.execute(table.ddl())
+        con.execute(f"comment on table {table.name} is {_quote(table.description)}")
+        for column in table.columns:
+            con.execute(f"comment on column {table.name}.{column.name} is {_quote(column.description)}")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# Left by earlier versions of the project: indexes (which a crash could leave out of step with
+# their table, and which DuckLake does not have) and the old refresh queue.
+LEGACY_OBJECTS = (
+    *(f"drop index if exists {name}" for name in (
+        "paper_appearances_appearance_id", "paper_appearances_feed_date", "paper_appearances_paper_id",
+        "paper_appearances_arxiv_id", "paper_appearances_title_key", "paper_appearances_abstract_key",
+        "papers_paper_id", "papers_first_seen_date", "term_daily_counts_feed_date", "trending_terms_feed_date")),
+    "drop table if exists refresh_queue",
+)

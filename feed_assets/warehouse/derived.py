@@ -1,0 +1,127 @@
+"""The tables built from the entries: distinct papers and per-day statistics.
+
+Each brings itself up to date by pulling the changes of the tables it reads
+(``warehouse.changes``) and rebuilding, set-based, only the papers or days they touch; a
+first run rebuilds everything. Call each inside one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from feed_assets.warehouse.changes import next_version, pull, record_changes
+
+# How much a format is trusted for a paper's title, abstract and authors (lower is better).
+FORMAT_AUTHORITY: dict[str, int] = {
+    "arxiv_atom": 0,
+    "arxiv_listing": 0,
+    "hf_daily_papers": 1,
+    "papers_page_metadata": 2,
+    "papers_page": 2,
+    "abstract_list": 3,
+}
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What a derived table's refresh did: how many keys it rebuilt, and the days they span."""
+
+    rebuilt: int
+    days: list[dt.date]
+    full: bool
+
+
+def _authority_case(column: str = "format") -> str:
+    cases = " ".join(f"when '{name}' then {rank}" for name, rank in FORMAT_AUTHORITY.items())
+    return f"(case {column} {cases} else {max(FORMAT_AUTHORITY.values()) + 1} end)"
+
+
+def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
+    """Rebuild the papers whose entries changed since the last refresh (all of them the first time).
+
+    A paper's fields are chosen deterministically, so the result does not depend on the
+    order days were loaded in: the title, abstract and authors come from the most trusted
+    format that has them (arXiv, then the HF API, then pages), earliest day first.
+    """
+    changes = pull(con, "papers", ["paper_appearances"])
+    version = next_version(con, "papers")
+    scope = ("select paper_id from papers union select paper_id from paper_appearances" if changes.full
+             else changes.papers("paper_appearances"))
+    con.execute(f"create or replace temp table papers_scope as select distinct paper_id from ({scope})")
+    in_scope = "paper_id in (select paper_id from papers_scope)"
+    record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}")
+    con.execute(f"delete from papers where {in_scope}")
+    best = f"({_authority_case()}, feed_date, appearance_id)"
+    con.execute(f"""
+        insert into papers
+        select paper_id,
+               min(arxiv_id) as arxiv_id,
+               arg_min(title, {best}) filter (where title is not null) as title,
+               arg_min(abstract, {best}) filter (where abstract is not null) as abstract,
+               coalesce(arg_min(authors, {best}) filter (where len(authors) > 0), []) as authors,
+               min(feed_date) as first_seen_date,
+               max(feed_date) as last_seen_date,
+               count(*) as n_appearances,
+               count(distinct feed_date) as n_days,
+               list_sort(list_distinct(list(source))) as sources,
+               list_sort(list_distinct(list(format))) as formats,
+               list_sort(list_distinct(list(match_rule))) as match_rules,
+               max(upvotes) as max_upvotes
+        from paper_appearances
+        where {in_scope}
+        group by paper_id
+    """)
+    record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}")
+    rebuilt = con.execute("select count(*) from papers_scope").fetchone()[0]
+    days = [row[0] for row in con.execute(
+        f"select distinct day from table_changes where version = {version} order by 1").fetchall()]
+    con.execute("drop table papers_scope")
+    changes.done(con)
+    return Refresh(rebuilt, days, changes.full)
+
+
+def refresh_daily_feed_stats(con: duckdb.DuckDBPyConnection) -> Refresh:
+    """Recompute the stats of every day whose dumps, entries or rejections changed, and of every
+    day listing a paper that changed (its first-seen day may have moved, turning the day's
+    new papers into repeats or back)."""
+    changes = pull(con, "daily_feed_stats", ["raw_dumps", "paper_appearances", "rejected_entries", "papers"])
+    version = next_version(con, "daily_feed_stats")
+    if changes.full:
+        scope = """select feed_date as day from raw_dumps union select feed_date from paper_appearances
+                   union select feed_date from rejected_entries union select feed_date from daily_feed_stats"""
+    else:
+        scope = (changes.days("raw_dumps", "paper_appearances", "rejected_entries")
+                 + " union select feed_date from paper_appearances where paper_id in ("
+                 + changes.papers("papers") + ")")
+    con.execute(f"create or replace temp table stat_days as select distinct day as feed_date from ({scope})")
+    in_scope = "feed_date in (select feed_date from stat_days)"
+    con.execute(f"delete from daily_feed_stats where {in_scope}")
+    con.execute(f"""
+        insert into daily_feed_stats
+        with dumps as (
+            select feed_date, source, count(*) as dumps from raw_dumps where {in_scope} group by all
+        ), entries as (
+            select a.feed_date, a.source, count(*) as entries,
+                   count(distinct case when p.first_seen_date = a.feed_date then a.paper_id end) as new_papers,
+                   count(distinct case when p.first_seen_date < a.feed_date then a.paper_id end) as repeat_papers
+            from paper_appearances a join papers p on p.paper_id = a.paper_id
+            where a.{in_scope} group by all
+        ), rejected as (
+            select feed_date, source, count(*) as rejected from rejected_entries where {in_scope} group by all
+        )
+        select feed_date, source,
+               coalesce(dumps.dumps, 0), coalesce(entries.entries, 0),
+               coalesce(entries.new_papers, 0), coalesce(entries.repeat_papers, 0),
+               coalesce(rejected.rejected, 0)
+        from dumps
+        full outer join entries using (feed_date, source)
+        full outer join rejected using (feed_date, source)
+    """)
+    record_changes(con, version, "daily_feed_stats", "select feed_date as day, null as paper_id from stat_days")
+    days = [row[0] for row in con.execute("select feed_date from stat_days order by 1").fetchall()]
+    con.execute("drop table stat_days")
+    changes.done(con)
+    return Refresh(len(days), days, changes.full)

@@ -1,0 +1,114 @@
+"""Parsing many stored dumps on every core, in batches of whole days.
+
+Parsing (and computing the identity keys) is the CPU-bound part of loading a range; the
+parsers are pure, so the dumps of a batch are spread over a process pool. Batches end on day
+boundaries and are bounded in bytes, so a range of years is parsed and written batch by
+batch with bounded memory, and every write holds whole days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from feed_assets.warehouse.rows import RangeRows, parse_dump_columns
+
+# a batch of days is parsed and written together; its raw bytes stay below this
+BATCH_BYTES = 96 * 2**20
+# below this many bytes a batch is parsed in the run's own process (a pool costs a start-up)
+POOL_THRESHOLD_BYTES = 4 * 2**20
+
+
+@dataclass(frozen=True)
+class StoredDump:
+    feed_date: dt.date
+    sha256: str
+    origin: str
+    size_bytes: int
+
+
+@dataclass
+class ParsedBatch:
+    """The rows of a batch's days that parsed, the days that did not (with why), and the dates
+    pages showed that differ from their feed date."""
+
+    days: list[dt.date]
+    rows: RangeRows = field(default_factory=RangeRows)
+    failed: dict[dt.date, str] = field(default_factory=dict)
+    page_dates: list[tuple[str, dt.date, dt.date]] = field(default_factory=list)
+
+    @property
+    def loaded_days(self) -> list[dt.date]:
+        return [day for day in self.days if day not in self.failed]
+
+
+def day_batches(dumps: Sequence[StoredDump], max_bytes: int = BATCH_BYTES) -> Iterator[list[StoredDump]]:
+    """The dumps, in day order, cut into batches of whole days of at most ``max_bytes`` (a day
+    larger than that is a batch of its own)."""
+    batch: list[StoredDump] = []
+    size = 0
+    for day in sorted({dump.feed_date for dump in dumps}):
+        day_dumps = [dump for dump in dumps if dump.feed_date == day]
+        day_size = sum(dump.size_bytes for dump in day_dumps)
+        if batch and size + day_size > max_bytes:
+            yield batch
+            batch, size = [], 0
+        batch += day_dumps
+        size += day_size
+    if batch:
+        yield batch
+
+
+def _parse(args: tuple[dt.date, str, str, bytes]):
+    try:
+        return parse_dump_columns(*args)
+    except Exception as error:  # a parser bug must cost its day, not the run: reported by name
+        return error
+
+
+class DumpParser:
+    """Parses batches of dumps, on a process pool started the first time a batch is big enough."""
+
+    def __init__(self, load: Callable[[str], bytes], workers: int | None = None):
+        self._load = load
+        self._workers = workers or os.cpu_count() or 1
+        self._stack = ExitStack()
+        self._pool: Executor | None = None
+
+    def __enter__(self) -> DumpParser:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stack.close()
+
+    def _executor(self) -> Executor | None:
+        if self._workers < 2:
+            return None
+        if self._pool is None:
+            self._pool = self._stack.enter_context(ProcessPoolExecutor(
+                max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")))
+        return self._pool
+
+    def parse(self, batch: Sequence[StoredDump]) -> ParsedBatch:
+        jobs = ((dump.feed_date, dump.sha256, dump.origin, self._load(dump.sha256)) for dump in batch)
+        pool = self._executor() if sum(dump.size_bytes for dump in batch) >= POOL_THRESHOLD_BYTES else None
+        results = pool.map(_parse, jobs) if pool else map(_parse, jobs)
+        parsed = ParsedBatch(sorted({dump.feed_date for dump in batch}))
+        kept: dict[dt.date, list] = {}
+        for dump, result in zip(batch, results):
+            if isinstance(result, Exception):
+                parsed.failed.setdefault(dump.feed_date, f"{dump.origin}: {type(result).__name__}: {result}")
+                continue
+            appearances, rejections, page_date = result
+            kept.setdefault(dump.feed_date, []).append((appearances, rejections))
+            if page_date and page_date != dump.feed_date:
+                parsed.page_dates.append((dump.origin, page_date, dump.feed_date))
+        for day in parsed.loaded_days:
+            for appearances, rejections in kept.get(day, []):
+                parsed.rows.add(appearances, rejections)
+        return parsed
