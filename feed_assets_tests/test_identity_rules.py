@@ -14,8 +14,8 @@ from feed_assets.identity.rules import (
     RULE_TITLE_MATCHES_ARXIV,
     RULES,
     identity_keys,
-    resolve,
 )
+from feed_assets_tests.identity_reference import resolve
 
 ABSTRACT = "We study   how models learn.\nThey learn well."
 

@@ -13,11 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feed_assets.identity.rules import IdentityKeys, resolve
+from feed_assets.identity.rules import IdentityKeys
 from feed_assets.parsing import Entry, ParseResult
-from feed_assets.warehouse.rows import appearance_records, appearances_frame, rejections_frame
 from feed_assets.warehouse.connection import prepare
-from feed_assets.warehouse.writes import refresh_daily_feed_stats, refresh_papers, replace_day_entries
+from feed_assets.warehouse.derived import refresh_daily_feed_stats, refresh_papers
+from feed_assets.warehouse.rows import RangeRows, range_rows
+from feed_assets.warehouse.writes import replace_entries, transaction
+from feed_assets_tests.identity_reference import resolve
 
 DAY0 = dt.date(2024, 3, 4)
 
@@ -59,24 +61,29 @@ def listing(paper: dict, fmt: str, position: int) -> Entry | None:
                  upvotes=position)
 
 
-def day_frame(day: int, items: list[tuple[int, str]]):
-    records = []
-    for way in WAYS:
-        entries = [e for e in (listing(PAPERS[p], f, i) for i, (p, f) in enumerate(items) if f == way) if e]
-        if entries:
-            sha = f"{day:02d}{way}".ljust(64, "0")
-            records += appearance_records(DAY0 + dt.timedelta(days=day), sha,
-                                          ParseResult(FORMAT_OF_WAY[way], entries))
-    return appearances_frame(records)
+def day_rows(days: dict[int, list[tuple[int, str]]]) -> RangeRows:
+    dumps = []
+    for day, items in days.items():
+        for way in WAYS:
+            entries = [e for e in (listing(PAPERS[p], f, i) for i, (p, f) in enumerate(items) if f == way) if e]
+            if entries:
+                sha = f"{day:02d}{way}".ljust(64, "0")
+                dumps.append((DAY0 + dt.timedelta(days=day), sha, way, ParseResult(FORMAT_OF_WAY[way], entries)))
+    return range_rows(dumps)
 
 
-def load(con, day: int, items) -> None:
-    replace_day_entries(con, DAY0 + dt.timedelta(days=day), day_frame(day, items), rejections_frame([]))
+def load(con, days: dict[int, list[tuple[int, str]]]) -> None:
+    """Replace the given days' entries in one range write, as a run over those days does."""
+    rows = day_rows(days)
+    with transaction(con):
+        replace_entries(con, [DAY0 + dt.timedelta(days=day) for day in days], rows.appearance_table(),
+                        rows.rejection_table())
 
 
 def refresh(con) -> None:
-    refresh_papers(con)
-    refresh_daily_feed_stats(con, [])
+    with transaction(con):
+        refresh_papers(con)
+        refresh_daily_feed_stats(con)
 
 
 def snapshot(con) -> dict[str, list[tuple]]:
@@ -104,22 +111,28 @@ def test_any_load_order_with_reruns_gives_the_same_tables(history, data):
     reruns = data.draw(st.lists(st.sampled_from(days), max_size=3), label="re-run days")
     refresh_between = data.draw(st.booleans(), label="refresh after each day")
 
+    ranges = data.draw(st.lists(st.integers(1, 3), min_size=len(order), max_size=len(order)),
+                       label="days per run")
+
     reference = fresh_warehouse()
-    for day in days:
-        load(reference, day, history[day])
+    load(reference, history)  # the whole history in one range run
     refresh(reference)
 
     shuffled = fresh_warehouse()
-    for day in list(order) + reruns:
-        load(shuffled, day, history[day])
+    runs = []
+    remaining = list(order)
+    for size in ranges:
+        if remaining:
+            runs.append(remaining[:size])
+            remaining = remaining[size:]
+    for run in runs + [[day] for day in reruns]:
+        load(shuffled, {day: history[day] for day in run})
         if refresh_between:
             refresh(shuffled)
     refresh(shuffled)
 
     expected = snapshot(reference)
     assert snapshot(shuffled) == expected
-    assert reference.execute(
-        "select count(*) from refresh_queue where target in ('papers', 'daily_feed_stats')").fetchone()[0] == 0
 
     # and the incremental identities are those of the rules applied to the whole history at once
     rows = reference.execute(
@@ -130,12 +143,12 @@ def test_any_load_order_with_reruns_gives_the_same_tables(history, data):
 
 def test_a_day_removed_from_history_leaves_no_trace():
     con = fresh_warehouse()
-    load(con, 0, [(0, "papers_page"), (3, "papers_page")])
-    load(con, 1, [(0, "arxiv_listing")])
+    load(con, {0: [(0, "papers_page"), (3, "papers_page")]})
+    load(con, {1: [(0, "arxiv_listing")]})
     refresh(con)
     assert con.execute("select paper_id, match_rule from paper_appearances where feed_date = ? and position = 0",
                        [DAY0]).fetchone() == ("arxiv:2403.00001", "title_matches_arxiv")
-    load(con, 1, [])  # the arXiv day is re-run and now lists nothing
+    load(con, {1: []})  # the arXiv day is re-run and now lists nothing
     refresh(con)
     ids = {row[0] for row in con.execute("select paper_id from papers").fetchall()}
     assert "arxiv:2403.00001" not in ids
@@ -145,22 +158,22 @@ def test_a_day_removed_from_history_leaves_no_trace():
 
 def test_a_failed_day_write_leaves_the_previous_state(tmp_path):
     con = prepare(duckdb.connect(str(tmp_path / "feed.duckdb")))
-    load(con, 0, [(0, "arxiv_listing"), (3, "papers_page")])
+    load(con, {0: [(0, "arxiv_listing"), (3, "papers_page")]})
     refresh(con)
     before = snapshot(con)
-    broken = day_frame(0, [(1, "arxiv_listing")])
-    broken.loc[0, "feed_date"] = None  # violates NOT NULL in the middle of the write
-    with pytest.raises(duckdb.ConstraintException):
-        replace_day_entries(con, DAY0, broken, rejections_frame([]))
+    rows = day_rows({0: [(1, "arxiv_listing")]})
+    rows.appearances["format"][0] = None  # violates NOT NULL in the middle of the write
+    with pytest.raises(duckdb.ConstraintException), transaction(con):
+        replace_entries(con, [DAY0], rows.appearance_table(), rows.rejection_table())
     refresh(con)
     assert snapshot(con) == before
 
 
 def test_an_abstract_follows_its_page_to_the_arxiv_paper_that_arrives_later():
     con = fresh_warehouse()
-    load(con, 0, [(0, "page_copy_abstract")])
-    load(con, 1, [(0, "page_copy")])
-    load(con, 2, [(0, "arxiv_listing")])
+    load(con, {0: [(0, "page_copy_abstract")]})
+    load(con, {1: [(0, "page_copy")]})
+    load(con, {2: [(0, "arxiv_listing")]})
     refresh(con)
     rules = con.execute("select feed_date, paper_id, match_rule from paper_appearances order by feed_date").fetchall()
     assert [(paper_id, rule) for _, paper_id, rule in rules] == [
@@ -173,8 +186,8 @@ def test_an_abstract_follows_its_page_to_the_arxiv_paper_that_arrives_later():
 
 def test_stats_count_new_and_repeat_papers_whatever_the_order():
     con = fresh_warehouse()
-    load(con, 2, [(0, "arxiv_listing"), (3, "papers_page")])
-    load(con, 0, [(0, "hf_daily_papers")])
+    load(con, {2: [(0, "arxiv_listing"), (3, "papers_page")]})
+    load(con, {0: [(0, "hf_daily_papers")]})
     refresh(con)
     stats = {(row[0], row[1]): row for row in con.execute("select * from daily_feed_stats").fetchall()}
     later_arxiv = stats[(DAY0 + dt.timedelta(days=2), "arxiv")]
