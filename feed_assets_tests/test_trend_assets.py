@@ -1,13 +1,11 @@
 """The trend layer through Dagster on a real DuckDB file: every table filled from the sample
-days, re-runs and load order change nothing, lineage windows, and a planted trend found end to end."""
+days, re-runs and load order change nothing, and a planted trend found end to end."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import shutil
-
-from feed_assets.definitions import defs
 
 from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
 
@@ -23,18 +21,6 @@ TREND_TABLES = {
 
 def trend_snapshot(feed: Feed) -> dict[str, list[tuple]]:
     return {table: feed.query(f"select * from {table} order by {order}") for table, order in TREND_TABLES.items()}
-
-
-def test_trend_assets_read_exactly_their_window_upstream():
-    graph = defs.resolve_asset_graph()
-    trending = graph.get(next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "trending_terms"))
-    (parent,) = trending.parent_keys
-    mapping = graph.get_partition_mapping(trending.key, parent)
-    upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(
-        trending.partitions_def.subset_with_partition_keys(["2024-06-30"]), trending.partitions_def,
-        graph.get(parent).partitions_def,
-    ).partitions_subset.get_partition_keys()
-    assert (min(upstream), max(upstream), len(upstream)) == ("2024-05-27", "2024-06-30", 35)
 
 
 def test_the_sample_days_fill_every_trend_table_and_a_chart(sample_feed: Feed):

@@ -191,7 +191,8 @@ def rising_terms_by_day(counts: pd.DataFrame, settings: TrendSettings = TrendSet
     """
     columns = ["feed_date", *OUTPUT_COLUMNS, "window_papers", "baseline_papers"]
     frame = counts[(counts["window_papers"] > 0) & (counts["baseline_papers"] > 0)
-                   & (counts["window_count"] + counts["baseline_count"] >= settings.min_total)].copy()
+                   & (counts["window_count"] + counts["baseline_count"] >= settings.min_total)]
+    frame = frame.reset_index(drop=True)
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=_OUTPUT_DTYPES.get(c, "object")) for c in columns})
     groups = ["feed_date", "kind"]

@@ -43,10 +43,15 @@ FIRST_SEEN_PAPERS = """
 
 
 def _first_seen_days(con: duckdb.DuckDBPyConnection, changes: Pull, table: str) -> None:
-    """Fill temp table ``trend_days`` with the first-seen days the papers' changes touch (every
-    first-seen day, and every day ``table`` has, on a first run)."""
-    scope = (f"select first_seen_date as day from papers union select feed_date from {table}" if changes.full
-             else changes.days("papers"))
+    """Fill temp table ``trend_days`` with the days the changes touch: the first-seen days of the
+    changed papers, and the changed days of any other table pulled (on a first run: every
+    first-seen day, every day of those tables and every day ``table`` has)."""
+    others = [name for name in changes.tables if name != "papers"]
+    if changes.full:
+        scope = " union ".join([f"select first_seen_date as day from papers", f"select feed_date from {table}",
+                                *(f"select feed_date from {name}" for name in others)])
+    else:
+        scope = changes.days(*changes.tables)
     con.execute(f"create or replace temp table trend_days as select distinct day as feed_date from ({scope})")
 
 
@@ -62,8 +67,9 @@ def _days(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
 
 def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection, extract: TermExtractor) -> Refresh:
     """Recount, for every first-seen day the papers' changes touch, the papers using each term,
-    and the day's number of new papers (``trend_day_totals``)."""
-    changes = pull(con, "term_daily_counts", ["papers"])
+    and the day's number of new papers (``trend_day_totals``, also 0 for a loaded day that
+    brought no new paper, so that every feed day is a day of the trend windows)."""
+    changes = pull(con, "term_daily_counts", ["papers", "raw_dumps"])
     _first_seen_days(con, changes, "term_daily_counts")
     papers = con.execute(FIRST_SEEN_PAPERS).fetchall()
     rows = [(first_seen, kind, term)
