@@ -58,8 +58,14 @@ def total_results(data: bytes) -> int | None:
         root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except (DefusedXmlException, ParseError):
         return None
-    value = root.findtext(f"{OPENSEARCH}totalResults")
-    return int(value) if value and value.strip().isdigit() else None
+    return read_total(root.findtext(f"{OPENSEARCH}totalResults"))
+
+
+def read_total(value: str | None) -> int | None:
+    """``opensearch:totalResults`` as an int when it is plain ASCII digits (``"²"`` is a digit to
+    ``str.isdigit`` but not to ``int``), else None."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
 
 
 def _read_entry(position: int, element: Element, result: ParseResult) -> None:

@@ -20,8 +20,6 @@ naming the file and why.
 
 from __future__ import annotations
 
-import json
-
 from .abstract_list import FORMAT as ABSTRACT_LIST, is_abstract_list
 from .arxiv_atom import FORMAT as ARXIV_ATOM, is_atom_feed
 from .arxiv_listing import FORMAT as ARXIV_LISTING
@@ -29,6 +27,7 @@ from .hf_daily_papers import FORMAT as HF_DAILY_PAPERS
 from .model import UnknownFormatError
 from .normalize import decode_text, excerpt, split_lines
 from .papers_page import is_papers_page, page_format
+from .safe_json import JsonProblem, load_json
 
 
 def detect_format(data: bytes, name: str) -> str:
@@ -85,8 +84,8 @@ def _is_envelope(value: object) -> bool:
 
 
 def _json_or_none(text: str) -> object:
-    """The parsed JSON value, or None when the text is not valid JSON."""
+    """The parsed JSON value, or None when the text is not valid (or readable) JSON."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return load_json(text)
+    except JsonProblem:
         return None

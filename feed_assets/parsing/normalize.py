@@ -17,17 +17,36 @@ MONTHS = {m: i for i, m in enumerate(
 _MONTH_DAY = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* (\d{1,2})(?:, (\d{4}))?$")
 
 EXCERPT_CHARS = 200
+# the warehouse keeps counts (upvotes, comments, author counts) as INTEGER (32-bit signed)
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def clean_text(value: object) -> str | None:
+class FieldProblem(ValueError):
+    """One field of an item cannot be kept as it is (not valid Unicode text, a number out of
+    range...): the parser turns the whole item into a Rejection with this message as reason."""
+
+
+def clean_text(value: object, field: str = "text") -> str | None:
     """Unicode NFC, every run of whitespace (arXiv's hard line breaks too) folded to one space.
 
     Returns None for missing or blank values, so "no title" is always None, never "".
+    Raises FieldProblem (naming ``field``) for text holding a lone surrogate (a JSON
+    ``"\\ud800"`` escape): such text cannot be stored.
     """
     if value is None:
         return None
-    text = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", str(value))).strip()
+    text = str(value)
+    bad = _LONE_SURROGATE.search(text)
+    if bad:
+        raise FieldProblem(f"{field} holds {describe_surrogate(bad.group())}, not valid Unicode text")
+    text = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
     return text or None
+
+
+def describe_surrogate(char: str) -> str:
+    """How to name a lone surrogate in a reason."""
+    return f"a lone surrogate \\u{ord(char):04x}"
 
 
 def match_key(text: str | None) -> str | None:
@@ -102,7 +121,8 @@ def complete_date(month: int, day: int, year: int | None, reference: dt.date) ->
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """A short, single-line excerpt of bad input, for people reading rejected_entries."""
-    flat = _WHITESPACE.sub(" ", text).strip()
+    flat = _WHITESPACE.sub(" ", text[: limit * 4]).strip()
+    flat = _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -120,13 +140,34 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").split("\n")
 
 
-def optional_int(value: object) -> int | None:
-    """A JSON integer as an int; None for anything else (booleans, strings, floats, missing)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def optional_int(value: object, field: str = "number") -> int | None:
+    """A JSON integer as an int; None for anything else (booleans, strings, floats, missing).
+
+    Raises FieldProblem for an integer the warehouse cannot hold (outside 32 bits).
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return bounded_int(value, field)
 
 
-def clean_strings(values: object) -> tuple[str, ...]:
+def bounded_int(value: int, field: str) -> int:
+    """``value`` if a 32-bit INTEGER column holds it; FieldProblem naming ``field`` otherwise."""
+    if not INT32_MIN <= value <= INT32_MAX:
+        digits = str(value) if abs(value) < 10**30 else f"{str(value)[:20]}… ({len(str(abs(value)))} digits)"
+        raise FieldProblem(f"{field} {digits} is out of range (at most {INT32_MAX:,})")
+    return value
+
+
+def count_of(digits: str, field: str) -> int:
+    """A count written in decimal digits (``"12"``), bounded like bounded_int; FieldProblem if too large."""
+    if len(digits) > 12:
+        raise FieldProblem(f"{field} {digits[:20]}{'…' if len(digits) > 20 else ''} is out of range "
+                           f"(at most {INT32_MAX:,})")
+    return bounded_int(int(digits), field)
+
+
+def clean_strings(values: object, field: str = "text") -> tuple[str, ...]:
     """The non-blank strings of a JSON array, each through clean_text, in order; () if not an array."""
     if not isinstance(values, list):
         return ()
-    return tuple(text for text in (clean_text(v) for v in values if isinstance(v, str)) if text)
+    return tuple(text for text in (clean_text(v, field) for v in values if isinstance(v, str)) if text)

@@ -1,0 +1,162 @@
+"""Hostile input found by an adversarial review: every case must become a Rejection naming the
+place and the reason (or UnknownFormatError naming the file), never a crash, and the rest of
+the dump must still load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from feed_assets.parsing import JsonProblem, UnknownFormatError, load_json, parse_dump
+from feed_assets.parsing.safe_json import MAX_ITEM_DEPTH
+
+FEED_DATE = dt.date(2024, 3, 14)
+HEADER = "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\n"
+DEEP = 100_000
+
+
+def hf_item(title: str = "A title", **paper: object) -> dict:
+    return {"paper": {"id": "2403.00001", "title": title, "summary": "An abstract.", "upvotes": 3, **paper},
+            "title": title, "numComments": 1}
+
+
+def parse(data: bytes, name: str = "inbox/2024-03-14/dump.json"):
+    return parse_dump(data, name, FEED_DATE)
+
+
+def page(*blocks: str) -> bytes:
+    return (HEADER + "\n\n".join(blocks)).encode()
+
+
+# --- 1. deep nesting, lone surrogates, counts beyond 32 bits --------------------------------
+
+def test_load_json_turns_every_failure_into_a_json_problem():
+    with pytest.raises(JsonProblem, match="nested too deeply"):
+        load_json("[" * DEEP + "]" * DEEP)
+    with pytest.raises(JsonProblem, match="unreadable JSON value"):
+        load_json("[" + "9" * 5000 + "]")
+    with pytest.raises(JsonProblem) as raised:
+        load_json('[1,\n 2')
+    assert raised.value.location.startswith("line 2 column ")
+    assert load_json(b'{"a": [1]}') == {"a": [1]}
+
+
+@pytest.mark.parametrize("body", ["[" * DEEP + "]" * DEEP, '{"data": ' + "[" * DEEP + "]" * DEEP + "}",
+                                  '[{"paper": ' + '{"a": ' * DEEP + "1" + "}" * DEEP + "}]"])
+def test_json_nested_100000_deep_is_one_rejection_of_the_dump(body):
+    result = parse(body.encode())
+    assert result.format == "hf_daily_papers" and result.entries == []
+    [rejection] = result.rejections
+    assert rejection.position is None and "nested too deeply" in rejection.reason
+
+
+def test_an_item_nested_deeper_than_the_limit_is_rejected_and_the_rest_load():
+    deep = {"paper": {"title": "Deep"}, "extra": json.loads("[" * (MAX_ITEM_DEPTH + 5) + "]" * (MAX_ITEM_DEPTH + 5))}
+    result = parse(json.dumps([hf_item("First"), deep, hf_item("Third")]).encode())
+    assert [e.title for e in result.entries] == ["First", "Third"]
+    [rejection] = result.rejections
+    assert (rejection.position, rejection.location) == (1, "item 2")
+    assert f"more than {MAX_ITEM_DEPTH} levels" in rejection.reason
+
+
+def test_a_deeply_nested_json_line_is_rejected_and_the_listing_goes_on():
+    good = json.dumps({"id": "2403.00001", "title": "Good", "summary": "S."})
+    deep = '{"id": "2403.00002", "title": ' + "[" * DEEP + "]" * DEEP + "}"
+    result = parse("\n".join([good, deep, good]).encode(), name="arxiv/x.jsonl")
+    assert [e.location for e in result.entries] == ["line 1", "line 3"]
+    [rejection] = result.rejections
+    assert (rejection.position, rejection.location) == (1, "line 2") and "nested too deeply" in rejection.reason
+
+
+def test_a_deep_first_line_does_not_break_detection():
+    deep = '{"id": ' + "[" * DEEP + "]" * DEEP + "}"
+    result = parse(deep.encode(), name="arxiv/x.jsonl")
+    assert result.format == "arxiv_listing" and result.rejections[0].location == "line 1"
+
+
+def test_a_lone_surrogate_in_a_title_rejects_that_item_only():
+    body = '[{"paper": {"id": "2403.00002", "title": "Bad \\ud800 title", "summary": "S."}}, ' + \
+        json.dumps(hf_item("Good")) + "]"
+    result = parse(body.encode())
+    assert [e.title for e in result.entries] == ["Good"]
+    [rejection] = result.rejections
+    assert (rejection.position, rejection.location) == (0, "item 1")
+    assert "paper.title" in rejection.reason and "\\ud800" in rejection.reason
+    for text in (rejection.reason, rejection.excerpt):
+        text.encode("utf-8")  # storable: the surrogate is shown as an escape, not kept
+
+
+def test_a_lone_surrogate_in_a_listing_line_or_author_rejects_the_line():
+    lines = ['{"id": "2403.00001", "title": "T \\udc80", "summary": "S."}',
+             '{"id": "2403.00002", "title": "T", "authors": ["A \\ud83d"]}',
+             json.dumps({"id": "2403.00003", "title": "Good"})]
+    result = parse("\n".join(lines).encode(), name="arxiv/x.jsonl")
+    assert [e.arxiv_id for e in result.entries] == ["2403.00003"]
+    assert [(r.location, "lone surrogate" in r.reason) for r in result.rejections] == [
+        ("line 1", True), ("line 2", True)]
+    assert all(r.excerpt.encode("utf-8") for r in result.rejections)
+
+
+@pytest.mark.parametrize(("field", "value"), [("upvotes", 2**31), ("upvotes", -(2**31) - 1), ("upvotes", 10**40)])
+def test_hf_counts_beyond_32_bits_reject_the_item(field, value):
+    result = parse(json.dumps([hf_item("Big", **{field: value}), hf_item("Fine", upvotes=2**31 - 1)]).encode())
+    assert [(e.title, e.upvotes) for e in result.entries] == [("Fine", 2**31 - 1)]
+    [rejection] = result.rejections
+    assert rejection.location == "item 1" and "paper.upvotes" in rejection.reason and "out of range" in rejection.reason
+
+
+def test_hf_comment_count_beyond_32_bits_rejects_the_item():
+    item = hf_item("Chatty")
+    item["numComments"] = 2**31
+    result = parse(json.dumps([item, hf_item("Fine")]).encode())
+    assert [e.title for e in result.entries] == ["Fine"]
+    assert "numComments 2147483648 is out of range" in result.rejections[0].reason
+
+
+def test_a_number_of_5000_digits_rejects_the_dump_not_the_process():
+    result = parse(('[{"paper": {"title": "T", "upvotes": ' + "9" * 5000 + "}}]").encode())
+    [rejection] = result.rejections
+    assert rejection.position is None and "unreadable JSON value" in rejection.reason
+
+
+def test_page_counts_beyond_32_bits_reject_their_paper_and_the_rest_load():
+    result = parse(page("Mar 14",
+                        "99999999999", "Many Upvotes", "Abstract one.",
+                        "Fine Paper", "Abstract two.", "  • 99999999999 authors\n·\nApr 4, 2024",
+                        "Chatty Paper", "Abstract three.", "·\nApr 4, 2024 " + "9" * 5000,
+                        "Last Paper", "Abstract four.", "·\nApr 4 ²"),
+                   name="inbox/2024-03-14/page.txt")
+    assert [(e.position, e.title) for e in result.entries] == [(3, "Last Paper")]
+    items = [(r.position, r.location, r.reason) for r in result.rejections if r.position is not None]
+    assert [(p, loc) for p, loc, _ in items] == [(0, "line 13"), (1, "line 17"), (2, "line 25")]
+    assert "upvote count 99999999999 is out of range" in items[0][2]
+    assert "author count 99999999999 is out of range" in items[1][2]
+    assert "comment count" in items[2][2]
+    # "²" is a digit to str.isdigit but not to int: an unreadable date, the paper is kept
+    assert [r.reason for r in result.rejections if r.position is None][0].startswith("unreadable date")
+
+
+def test_a_deep_api_response_fails_its_page_with_the_url_not_a_recursion_error():
+    from feed_assets.sources.http import FetchedResponse, FetchError
+    from feed_assets.sources.huggingface import validate_page
+    response = FetchedResponse(url="http://127.0.0.1/api/daily_papers?date=2024-03-14", status=200,
+                               headers={"content-type": "application/json"},
+                               body=("[" * DEEP + "]" * DEEP).encode(), fetched_at=dt.datetime(2024, 3, 14))
+    with pytest.raises(FetchError, match=r"daily_papers\?date=2024-03-14: invalid or truncated JSON .*nested too deeply"):
+        validate_page(response)
+
+
+def test_a_deep_dump_is_rejected_and_the_schema_drift_check_still_runs(feed):
+    folder = feed.inbox / FEED_DATE.isoformat()
+    folder.mkdir(parents=True)
+    (folder / "deep.json").write_text("[" * DEEP + "]" * DEEP)
+    (folder / "good.json").write_text(json.dumps([hf_item("Good")]))
+    result = feed.materialize(FEED_DATE)
+    assert result.success
+    [drift] = [c for c in result.get_asset_check_evaluations() if c.check_name == "hf_items_have_the_known_fields"]
+    assert drift.metadata["items"].value == 1
+    assert feed.query("select origin, position, reason from rejected_entries") == [
+        ("2024-03-14/deep.json", None, "JSON nested too deeply to read (more levels than the parser allows)")]
+    assert feed.query("select title from paper_appearances") == [("Good",)]
