@@ -160,3 +160,63 @@ def test_a_deep_dump_is_rejected_and_the_schema_drift_check_still_runs(feed):
     assert feed.query("select origin, position, reason from rejected_entries") == [
         ("2024-03-14/deep.json", None, "JSON nested too deeply to read (more levels than the parser allows)")]
     assert feed.query("select title from paper_appearances") == [("Good",)]
+
+
+# --- 2. decoding: UTF-16 with a BOM, one bad byte, empty and binary files --------------------
+
+PAPERS = [(f"Paper {n}", f"Abstract {n} says something about paper {n}.") for n in range(8)]
+
+
+def ten_paper_page() -> str:
+    return HEADER + "\n\n".join(["Mar 14", *(block for paper in PAPERS for block in paper)])
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_decoded(encoding):
+    bom = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    data = bom + ten_paper_page().replace("\n", "\r\n").encode(encoding)
+    result = parse(data, name="inbox/2024-03-14/page.txt")
+    assert result.format == "papers_page" and result.rejections == []
+    assert [(e.title, e.abstract) for e in result.entries] == PAPERS
+    hf = bom + json.dumps([hf_item("Wide")]).encode(encoding)
+    assert [e.title for e in parse(hf).entries] == ["Wide"]
+
+
+def test_one_invalid_utf8_byte_in_a_page_loses_that_paper_only():
+    data = ten_paper_page().encode().replace(b"Abstract 3 says", b"Abstract 3 \xff says")
+    result = parse(data, name="inbox/2024-03-14/page.txt")
+    assert [e.title for e in result.entries] == [t for t, _ in PAPERS if t != "Paper 3"]
+    [rejection] = result.rejections
+    assert rejection.position == 3 and rejection.location.startswith("line ")
+    assert "abstract holds the byte 0xFF, which is not UTF-8" in rejection.reason
+    rejection.excerpt.encode("utf-8")
+
+
+def test_one_invalid_byte_in_a_json_response_or_an_abstract_list_loses_one_item():
+    data = json.dumps([hf_item("Good"), hf_item("Damaged"), hf_item("Fine")] * 5).encode()
+    data = data.replace(b"Damaged", b"Dam\xc3ged", 1)
+    result = parse(data)
+    assert len(result.entries) == 14 and [r.location for r in result.rejections] == ["item 2"]
+    lines = b"\n".join([b"Abstract:One."] * 12 + [b"Abstract:Bro\xe9ken."])
+    result = parse(lines, name="inbox/2024-03-14/abstracts.txt")
+    assert len(result.entries) == 12 and [r.location for r in result.rejections] == ["line 13"]
+
+
+def test_a_file_in_another_encoding_is_still_not_utf8():
+    data = ten_paper_page().replace("Paper", "Papér").encode("latin-1")
+    with pytest.raises(UnknownFormatError, match=r"^inbox/2024-03-14/latin1.txt: not UTF-8 text \(byte offset \d+"):
+        parse(data, name="inbox/2024-03-14/latin1.txt")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "empty file (0 bytes)"),
+    (b"\n \r\n\t\n", "empty file (6 bytes of blank lines only)"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "a binary file, not text (a NUL byte at byte offset 8)"),
+    (b"Abstract:x\x00\x00\x00", "a binary file, not text (a NUL byte at byte offset 10)"),
+    (b"\xff\xd8\xff\xe0\x10JFIF", "not UTF-8 text (byte offset 0"),
+    (b"\xff\xfe\x00\xd8", "not UTF-16 text (byte offset"),
+])
+def test_empty_binary_and_undecodable_files_name_the_file_and_the_problem(data, message):
+    with pytest.raises(UnknownFormatError) as raised:
+        parse(data, name="inbox/2024-03-14/upload.dat")
+    assert str(raised.value).startswith(f"inbox/2024-03-14/upload.dat: {message}")

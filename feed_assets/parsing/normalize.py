@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 import unicodedata
@@ -45,8 +46,12 @@ def clean_text(value: object, field: str = "text") -> str | None:
 
 
 def describe_surrogate(char: str) -> str:
-    """How to name a lone surrogate in a reason."""
-    return f"a lone surrogate \\u{ord(char):04x}"
+    """How to name a lone surrogate in a reason: decode_text keeps a byte that is not UTF-8
+    as U+DC80..U+DCFF (surrogateescape); others come from JSON escapes such as ``"\\ud800"``."""
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"the byte 0x{code - 0xDC00:02X}, which is not UTF-8 (or a lone surrogate \\u{code:04x})"
+    return f"a lone surrogate \\u{code:04x}"
 
 
 def match_key(text: str | None) -> str | None:
@@ -122,17 +127,56 @@ def complete_date(month: int, day: int, year: int | None, reference: dt.date) ->
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """A short, single-line excerpt of bad input, for people reading rejected_entries."""
     flat = _WHITESPACE.sub(" ", text[: limit * 4]).strip()
-    flat = _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", flat)
+    flat = _LONE_SURROGATE.sub(_escape_surrogate, flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def decode_text(data: bytes) -> str:
-    """The text of a dump: strict UTF-8 with a leading byte-order mark dropped.
+def _escape_surrogate(found: re.Match) -> str:
+    code = ord(found.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
-    Raises ``UnicodeDecodeError`` for bytes that are not UTF-8 (the detector turns that into
-    an ``UnknownFormatError`` naming the file and the byte offset).
+
+# UTF-8 with a few bad bytes is decoded (the bad bytes kept as lone surrogates, which reject the
+# items holding them) when they touch at most this share of the non-blank lines, or of the bytes
+BAD_LINES_TOLERATED = 0.1
+BAD_BYTES_TOLERATED = 0.001
+_UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def text_encoding(data: bytes) -> str:
+    """The encoding a dump's byte-order mark declares: ``utf-32``, ``utf-16``, else ``utf-8``."""
+    if data.startswith(_UTF32_BOMS):
+        return "utf-32"
+    if data.startswith(_UTF16_BOMS):
+        return "utf-16"
+    return "utf-8"
+
+
+def decode_text(data: bytes) -> str:
+    """The text of a dump: UTF-8 with a leading byte-order mark dropped, or UTF-16/32 when a
+    byte-order mark says so (that is unambiguous).
+
+    UTF-8 holding a few bytes that are not UTF-8 (a damaged copy) is still decoded: each bad
+    byte is kept as a lone surrogate (``surrogateescape``), so that clean_text rejects just
+    the entries that hold one. Raises ``UnicodeDecodeError`` (the first bad byte) when bad
+    bytes are not rare (more than ``BAD_LINES_TOLERATED`` of the non-blank lines and more
+    than ``BAD_BYTES_TOLERATED`` of the bytes): then the file is not UTF-8 at all, and the
+    detector turns that into an ``UnknownFormatError`` naming the file and the byte offset.
     """
-    return data.decode("utf-8-sig")
+    encoding = text_encoding(data)
+    if encoding != "utf-8":
+        return data.decode(encoding)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        text = data.decode("utf-8-sig", errors="surrogateescape")
+        lines = [line for line in split_lines(text) if line.strip()]
+        bad_lines = sum(1 for line in lines if _LONE_SURROGATE.search(line))
+        bad_bytes = len(_LONE_SURROGATE.findall(text))
+        if bad_lines > BAD_LINES_TOLERATED * len(lines) and bad_bytes > BAD_BYTES_TOLERATED * len(data):
+            raise error
+        return text
 
 
 def split_lines(text: str) -> list[str]:
