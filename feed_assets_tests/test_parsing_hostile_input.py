@@ -220,3 +220,80 @@ def test_empty_binary_and_undecodable_files_name_the_file_and_the_problem(data, 
     with pytest.raises(UnknownFormatError) as raised:
         parse(data, name="inbox/2024-03-14/upload.dat")
     assert str(raised.value).startswith(f"inbox/2024-03-14/upload.dat: {message}")
+
+
+# --- 7. normalization: control characters, ASCII ids, non-text titles, size limits ----------
+
+from feed_assets.parsing.normalize import (  # noqa: E402
+    MAX_ABSTRACT_CHARS, MAX_TITLE_CHARS, clean_text, excerpt, normalize_arxiv_id)
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("Null\x00 byte and bell\x07", "Null byte and bell"),
+    ("\x1b[2J\x1b[31mRed\x1b[0m title", "Red title"),
+    ("Link \x1b]8;;http://evil\x07here\x1b]8;;\x07", "Link here"),
+    ("Right-to-left \u202egnp.exe\u202c override", "Right-to-left gnp.exe override"),
+    ("Isolates \u2066a\u2069 and marks \u200f\ufeff", "Isolates a and marks"),
+    ("C1 \x9b31mcontrol\x85next line", "C1 control next line"),
+    ("Tabs\tand\nnewlines stay spaces", "Tabs and newlines stay spaces"),
+    ("Zero\u200dwidth joiners stay: \U0001F469\u200d\U0001F52C", "Zero\u200dwidth joiners stay: \U0001F469\u200d\U0001F52C"),
+])
+def test_control_characters_escapes_and_bidi_overrides_are_stripped(raw, clean):
+    assert clean_text(raw, "title") == clean
+
+
+def test_control_characters_are_stripped_from_every_text_field_of_every_format():
+    item = hf_item("Evil\x1b[2J title")
+    item["paper"]["summary"] = "Abstract \u202eesrever"
+    item["paper"]["authors"] = [{"name": "Mallory\x07"}]
+    [entry] = parse(json.dumps([item]).encode()).entries
+    assert (entry.title, entry.abstract, entry.authors) == ("Evil title", "Abstract esrever", ("Mallory",))
+    [entry] = parse(page("Mar 14", "Page\x07 title", "Page \x1b[1mabstract"), name="x.txt").entries
+    assert (entry.title, entry.abstract) == ("Page title", "Page abstract")
+
+
+def test_excerpts_and_file_names_show_control_characters_as_escapes():
+    assert excerpt("bad\x1b[2J\u202eline") == "bad\\x1b[2J\\u202eline"
+    with pytest.raises(UnknownFormatError) as raised:
+        parse(b"\x1b[2Jhello", name="inbox/2024-03-14/\x1b[31mred.txt")
+    assert "\x1b" not in str(raised.value) and "\\x1b[31mred.txt" in str(raised.value)
+
+
+@pytest.mark.parametrize("raw_id", ["２５０４.０１２３４", "2504.０1234", "٢٥٠٤.٠١٢٣٤", "\u017fath/0601001",
+                                    "arXiv:２５０４.０１２３４v2"])
+def test_non_ascii_digits_are_not_an_arxiv_id(raw_id):
+    assert normalize_arxiv_id(raw_id) is None
+    result = parse(json.dumps([hf_item("Wide id", id=raw_id)]).encode())
+    [entry] = result.entries
+    assert entry.arxiv_id is None
+    [note] = result.rejections
+    assert note.position is None and "is not an arXiv id" in note.reason
+    assert normalize_arxiv_id("2504.01234v3") == "2504.01234"
+
+
+@pytest.mark.parametrize("title", [{"en": "A title"}, ["A", "title"], True])
+def test_a_json_object_or_array_given_as_a_title_rejects_the_item(title):
+    result = parse(json.dumps([hf_item(title), hf_item("Plain")]).encode())
+    assert [e.title for e in result.entries] == ["Plain"]
+    [rejection] = result.rejections
+    assert rejection.location == "item 1" and "paper.title is JSON" in rejection.reason
+    line = json.dumps({"id": "2403.00001", "title": title, "summary": "S."})
+    [rejection] = parse(line.encode(), name="x.jsonl").rejections
+    assert rejection.position == 0 and "title is JSON" in rejection.reason
+
+
+def test_an_oversize_field_rejects_its_item_with_a_reason():
+    long_title, long_abstract = "t" * (MAX_TITLE_CHARS + 1), "a " * MAX_ABSTRACT_CHARS
+    items = [hf_item(long_title), hf_item("Fine"), hf_item("Long abstract", summary=long_abstract)]
+    result = parse(json.dumps(items).encode())
+    assert [e.title for e in result.entries] == ["Fine"]
+    assert [(r.location, r.reason) for r in result.rejections] == [
+        ("item 1", f"item rejected: paper.title is {MAX_TITLE_CHARS + 1:,} characters long (at most {MAX_TITLE_CHARS:,})"),
+        ("item 3", f"item rejected: paper.summary is {2 * MAX_ABSTRACT_CHARS - 1:,} characters long "
+                   f"(at most {MAX_ABSTRACT_CHARS:,})")]
+    assert clean_text("t" * MAX_TITLE_CHARS, "title") == "t" * MAX_TITLE_CHARS
+    result = parse(page("Mar 14", long_title, "Abstract.", "Fine", "Abstract."), name="x.txt")
+    assert [e.title for e in result.entries] == ["Fine"]
+    assert result.rejections[0].position == 0 and "characters long" in result.rejections[0].reason
+    result = parse(b"Abstract:" + long_abstract.encode() + b"\nAbstract:Short.", name="x.txt")
+    assert [e.abstract for e in result.entries] == ["Short."] and "characters long" in result.rejections[0].reason

@@ -27,7 +27,7 @@ from .arxiv_atom import FORMAT as ARXIV_ATOM, is_atom_feed
 from .arxiv_listing import FORMAT as ARXIV_LISTING
 from .hf_daily_papers import FORMAT as HF_DAILY_PAPERS
 from .model import UnknownFormatError
-from .normalize import decode_text, excerpt, split_lines, text_encoding
+from .normalize import decode_text, excerpt, printable, split_lines, text_encoding
 from .papers_page import is_papers_page, page_format
 from .safe_json import JsonProblem, load_json
 
@@ -36,6 +36,7 @@ BINARY_SNIFF_BYTES = 8192  # as git does: a NUL byte this early means binary, no
 
 def detect_format(data: bytes, name: str) -> str:
     """The format of the dump ``data`` found at ``name``; raises UnknownFormatError if none fits."""
+    name = printable(name)
     encoding = text_encoding(data)
     nul = data.find(b"\x00", 0, BINARY_SNIFF_BYTES)
     if encoding == "utf-8" and nul >= 0:

@@ -9,15 +9,28 @@ import unicodedata
 
 _WHITESPACE = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
-_ARXIV_NEW = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
-_ARXIV_OLD = re.compile(r"^(?:arxiv:)?([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE)
-_ARXIV_URL = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/(.+?)(?:\.pdf)?$")
+# ids are ASCII: re.ASCII keeps \d from matching full-width or other scripts' digits ("２５０４")
+# and IGNORECASE from matching "ſ" or the Kelvin sign as letters
+_ARXIV_NEW = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE | re.ASCII)
+_ARXIV_OLD = re.compile(r"^(?:arxiv:)?([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE | re.ASCII)
+_ARXIV_URL = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/(.+?)(?:\.pdf)?$", re.ASCII)
+# terminal escape sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL", two-byte "ESC x", C1 CSI)
+_ANSI_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])?"
+                            r"|\x9b[0-?]*[ -/]*[@-~]")
+# control characters that are not whitespace (NUL, BEL, DEL, C1), bidi overrides and isolates,
+# and stray byte-order marks: invisible, and able to rewrite what a terminal shows
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
 
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 _MONTH_DAY = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* (\d{1,2})(?:, (\d{4}))?$")
 
 EXCERPT_CHARS = 200
+# the longest text a field may hold (after cleaning); a longer one rejects its item
+MAX_TITLE_CHARS = 2_000
+MAX_ABSTRACT_CHARS = 20_000
+MAX_OTHER_CHARS = 1_000  # an author name, organization, keyword or category
 # the warehouse keeps counts (upvotes, comments, author counts) as INTEGER (32-bit signed)
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -31,18 +44,41 @@ class FieldProblem(ValueError):
 def clean_text(value: object, field: str = "text") -> str | None:
     """Unicode NFC, every run of whitespace (arXiv's hard line breaks too) folded to one space.
 
+    Control characters that are not whitespace (NUL, BEL, DEL, C1), terminal escape
+    sequences (``ESC [31m``), bidi overrides and isolates (U+202E...) are removed: they are
+    invisible, and a terminal showing the text would obey them.
+
     Returns None for missing or blank values, so "no title" is always None, never "".
-    Raises FieldProblem (naming ``field``) for text holding a lone surrogate (a JSON
-    ``"\\ud800"`` escape): such text cannot be stored.
+    Raises FieldProblem (naming ``field``) for a JSON object, array or boolean given as text,
+    for text holding a lone surrogate (a JSON ``"\\ud800"`` escape, or a byte that is not
+    UTF-8), and for text longer than the field's limit (``max_chars_of``): such an item is
+    rejected, not stored.
     """
     if value is None:
         return None
+    if isinstance(value, (dict, list, bool)):
+        kind = {dict: "an object", list: "an array", bool: "a boolean"}[type(value)]
+        raise FieldProblem(f"{field} is JSON {kind}, not text")
     text = str(value)
     bad = _LONE_SURROGATE.search(text)
     if bad:
         raise FieldProblem(f"{field} holds {describe_surrogate(bad.group())}, not valid Unicode text")
+    text = _CONTROL.sub("", _ANSI_SEQUENCE.sub("", text))
     text = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    limit = max_chars_of(field)
+    if len(text) > limit:
+        raise FieldProblem(f"{field} is {len(text):,} characters long (at most {limit:,})")
     return text or None
+
+
+def max_chars_of(field: str) -> int:
+    """The size limit of a field, by its name: titles, abstracts (``summary``), anything else."""
+    kind = field.rsplit(".", 1)[-1]
+    if kind == "title":
+        return MAX_TITLE_CHARS
+    if kind in ("abstract", "summary"):
+        return MAX_ABSTRACT_CHARS
+    return MAX_OTHER_CHARS
 
 
 def describe_surrogate(char: str) -> str:
@@ -125,15 +161,24 @@ def complete_date(month: int, day: int, year: int | None, reference: dt.date) ->
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """A short, single-line excerpt of bad input, for people reading rejected_entries."""
+    """A short, single-line excerpt of bad input, for people reading rejected_entries; control
+    characters and lone surrogates are shown as escapes (see printable)."""
     flat = _WHITESPACE.sub(" ", text[: limit * 4]).strip()
-    flat = _LONE_SURROGATE.sub(_escape_surrogate, flat)
+    flat = _UNPRINTABLE.sub(_escape_unprintable, flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _escape_surrogate(found: re.Match) -> str:
+def printable(text: str) -> str:
+    """``text`` with control characters, bidi controls and lone surrogates shown as escapes
+    (``\\x1b``, ``\\u202e``), for messages a terminal may show (file names, excerpts)."""
+    return _UNPRINTABLE.sub(_escape_unprintable, text)
+
+
+def _escape_unprintable(found: re.Match) -> str:
     code = ord(found.group())
-    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 # UTF-8 with a few bad bytes is decoded (the bad bytes kept as lone surrogates, which reject the
