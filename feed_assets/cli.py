@@ -9,7 +9,7 @@ import duckdb
 
 from feed_assets import settings
 from feed_assets.resources import WAREHOUSE_FILE
-from feed_assets.sources.inbox import inbox_days
+from feed_assets.sources.inbox import scan_inbox
 from feed_assets.warehouse.publish import QUERY_DATABASE
 
 EXAMPLE_QUERIES = (
@@ -21,8 +21,13 @@ EXAMPLE_QUERIES = (
 
 
 def inbox_range() -> int:
-    """Print the inbox's first and last day as a Dagster partition range (``A...B``)."""
-    days = inbox_days(settings.data_dir() / "inbox")
+    """Print the inbox's first and last day as a Dagster partition range (``A...B``); say on
+    stderr which folders were skipped because they are not named YYYY-MM-DD."""
+    scan = scan_inbox(settings.data_dir() / "inbox")
+    days = scan.days
+    if scan.skipped:
+        print(f"skipped {len(scan.skipped)} folder(s) of the inbox not named YYYY-MM-DD: {', '.join(scan.skipped)}",
+              file=sys.stderr)
     if not days:
         print(f"no day folders in {settings.data_dir() / 'inbox'}", file=sys.stderr)
         return 1

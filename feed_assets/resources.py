@@ -40,7 +40,11 @@ class FeedStorage(dg.ConfigurableResource):
 
 
 class HttpSettings(dg.ConfigurableResource):
-    """Timeouts, retry bounds and size limit shared by the HTTP sources."""
+    """Timeouts, deadlines, retry bounds, redirects and size limit shared by the HTTP sources.
+
+    ``max_retry_seconds`` bounds a whole request (attempts, waits, redirects and a slowly
+    dripping body); ``day_deadline_seconds`` bounds all the requests of one day of one source.
+    """
 
     connect_timeout_seconds: float = 10.0
     read_timeout_seconds: float = 60.0
@@ -49,12 +53,15 @@ class HttpSettings(dg.ConfigurableResource):
     backoff_initial_seconds: float = 1.0
     backoff_max_seconds: float = 30.0
     max_body_bytes: int = 50 * 2**20
+    max_redirects: int = 5
+    day_deadline_seconds: float = 600.0
 
     def fetcher(self) -> HttpFetcher:
         """A fresh client with these settings (close it, or use it in a ``with``)."""
         return HttpFetcher(
             connect_timeout=self.connect_timeout_seconds, read_timeout=self.read_timeout_seconds,
-            max_body_bytes=self.max_body_bytes,
+            max_body_bytes=self.max_body_bytes, max_redirects=self.max_redirects,
+            day_deadline_seconds=self.day_deadline_seconds,
             retry=RetryPolicy(attempts=self.max_attempts, total_seconds=self.max_retry_seconds,
                               wait_initial=self.backoff_initial_seconds, wait_max=self.backoff_max_seconds,
                               max_retry_after=self.max_retry_seconds),

@@ -2,12 +2,12 @@
 checks make bad input visible in the UI without stopping anything."""
 
 import datetime as dt
-import json
 from collections import Counter
 
 import dagster as dg
 
 from feed_assets.assets.ingestion import markdown_table
+from feed_assets.parsing import JsonProblem, load_json
 from feed_assets.partitions import daily_partitions
 from feed_assets.resources import WAREHOUSE_POOL, FeedStorage, Warehouse
 
@@ -110,8 +110,8 @@ def hf_items_have_the_known_fields(context: dg.AssetCheckExecutionContext, wareh
     fields, items = Counter(), 0
     for (sha256,) in dumps:
         try:
-            body = json.loads(storage.raw_store.get(sha256))
-        except ValueError:
+            body = load_json(storage.raw_store.get(sha256))
+        except JsonProblem:
             continue  # a broken body is reported by the parser as a rejection
         for item in body.get("data", []) if isinstance(body, dict) else body:
             if isinstance(item, dict):

@@ -11,6 +11,8 @@ parser. Conventions shared by every format:
   be read (invalid JSON), or one field of a kept entry was bad (an unreadable date, a
   non-arXiv id); the entry itself is still in ``entries``.
 - Malformed input never raises; only a dump of no known format raises UnknownFormatError.
+  JSON is read with ``load_json`` (safe_json.py), which raises only ``JsonProblem``, never
+  ``RecursionError``: use it for any JSON from a dump or a response.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from .arxiv_listing import parse_arxiv_listing
 from .detect import detect_format
 from .hf_daily_papers import parse_hf_daily_papers
 from .model import Entry, ParseResult, Rejection, UnknownFormatError
+from .normalize import FieldProblem
 from .papers_page import parse_papers_page
+from .safe_json import JsonProblem, load_json
 
 SOURCE_OF_FORMAT: dict[str, str] = {
     "papers_page": "huggingface",
@@ -57,10 +61,13 @@ __all__ = [
     "FORMATS",
     "SOURCE_OF_FORMAT",
     "Entry",
+    "FieldProblem",
+    "JsonProblem",
     "ParseResult",
     "Rejection",
     "UnknownFormatError",
     "detect_format",
+    "load_json",
     "parse_abstract_list",
     "parse_arxiv_listing",
     "parse_atom_feed",

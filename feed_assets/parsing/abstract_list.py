@@ -2,14 +2,14 @@
 
 Such papers have no title, id or date: each entry holds only its cleaned abstract.
 Blank lines are skipped. A non-blank line without the ``Abstract:`` prefix, or with
-nothing after it, is a Rejection. Positions count the non-blank lines from 0; locations
+nothing after it, or whose text cannot be kept (see clean_text), is a Rejection. Positions count the non-blank lines from 0; locations
 are ``"line N"`` (1-based, physical lines).
 """
 
 from __future__ import annotations
 
 from .model import Entry, ParseResult, Rejection
-from .normalize import clean_text, decode_text, excerpt, split_lines
+from .normalize import FieldProblem, clean_text, decode_text, excerpt, split_lines
 
 FORMAT = "abstract_list"
 PREFIX = "Abstract:"
@@ -31,12 +31,16 @@ def parse_abstract_list(data: bytes) -> ParseResult:
         if not stripped:
             continue
         location = f"line {line_number}"
-        abstract = clean_text(stripped[len(PREFIX):]) if stripped.startswith(PREFIX) else None
+        try:
+            abstract = clean_text(stripped[len(PREFIX):], "abstract") if stripped.startswith(PREFIX) else None
+            problem = None
+        except FieldProblem as error:
+            abstract, problem = None, f"line rejected: {error}"
         if abstract is not None:
             entries.append(Entry(position=position, location=location, title=None, abstract=abstract))
         else:
-            reason = ("an empty abstract after 'Abstract:'" if stripped.startswith(PREFIX)
-                      else "a line without the 'Abstract:' prefix")
+            reason = problem or ("an empty abstract after 'Abstract:'" if stripped.startswith(PREFIX)
+                                 else "a line without the 'Abstract:' prefix")
             rejections.append(Rejection(position=position, location=location, reason=reason, excerpt=excerpt(stripped)))
         position += 1
     return ParseResult(format=FORMAT, entries=entries, rejections=rejections)

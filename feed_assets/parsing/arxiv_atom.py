@@ -8,7 +8,9 @@ dump (``position=None``), as a broken JSON response does.
 An ``<entry>`` becomes an Entry: the arXiv id from ``<id>http://arxiv.org/abs/2403.01234v2</id>``
 without its version, ``<title>``, ``<summary>``, authors from ``<author><name>``, the
 published date, and categories (primary first). Positions count entries from 0; locations
-are ``"entry N"`` (1-based). An entry with neither a title nor a summary is rejected. The
+are ``"entry N"`` (1-based). An entry with neither a title nor a summary, or with a field
+clean_text refuses (too long), is rejected; an id that is not an arXiv id is reported and
+the entry kept without one. The
 API's error feed (one entry titled ``Error``) is rejected with its message.
 """
 
@@ -19,8 +21,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from .model import Entry, ParseResult, Rejection
-from .normalize import clean_text, excerpt, normalize_arxiv_id, parse_iso_date
+from .model import Entry, ParseResult, Rejection, read_arxiv_id
+from .normalize import FieldProblem, clean_text, excerpt, parse_iso_date
 
 FORMAT = "arxiv_atom"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -58,15 +60,28 @@ def total_results(data: bytes) -> int | None:
         root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except (DefusedXmlException, ParseError):
         return None
-    value = root.findtext(f"{OPENSEARCH}totalResults")
-    return int(value) if value and value.strip().isdigit() else None
+    return read_total(root.findtext(f"{OPENSEARCH}totalResults"))
+
+
+def read_total(value: str | None) -> int | None:
+    """``opensearch:totalResults`` as an int when it is plain ASCII digits (``"²"`` is a digit to
+    ``str.isdigit`` but not to ``int``), else None."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
 
 
 def _read_entry(position: int, element: Element, result: ParseResult) -> None:
     location = f"entry {position + 1}"
     raw_id = (element.findtext(f"{ATOM}id") or "").strip()
-    title = clean_text(element.findtext(f"{ATOM}title"))
-    summary = clean_text(element.findtext(f"{ATOM}summary"))
+    try:
+        title = clean_text(element.findtext(f"{ATOM}title"), "title")
+        summary = clean_text(element.findtext(f"{ATOM}summary"), "summary")
+        authors = tuple(name for name in (clean_text(a.findtext(f"{ATOM}name"), "author name")
+                                          for a in element.findall(f"{ATOM}author")) if name)
+    except FieldProblem as problem:
+        result.rejections.append(Rejection(position, location, f"entry rejected: {problem}",
+                                           excerpt(raw_id or "(no id)")))
+        return
     if title == "Error" and "api/errors" in raw_id:
         result.rejections.append(Rejection(position, location, f"arXiv API error: {summary}", excerpt(summary or "")))
         return
@@ -78,11 +93,10 @@ def _read_entry(position: int, element: Element, result: ParseResult) -> None:
     categories = [primary.get("term")] if primary is not None and primary.get("term") else []
     categories += [c.get("term") for c in element.findall(f"{ATOM}category")
                    if c.get("term") and c.get("term") not in categories]
-    authors = tuple(name for name in (clean_text(a.findtext(f"{ATOM}name"))
-                                      for a in element.findall(f"{ATOM}author")) if name)
+    arxiv_id = read_arxiv_id(raw_id or None, location, result.rejections)
     result.entries.append(Entry(
         position=position, location=location, title=title, abstract=summary,
-        arxiv_id=normalize_arxiv_id(raw_id), authors=authors, author_count=len(authors) or None,
+        arxiv_id=arxiv_id, authors=authors, author_count=len(authors) or None,
         published_date=parse_iso_date(element.findtext(f"{ATOM}published")),
         categories=tuple(categories),
     ))

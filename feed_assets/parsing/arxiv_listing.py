@@ -7,8 +7,9 @@ Decisions for what the format leaves open:
 
 - Blank lines are skipped. Positions count the non-blank lines from 0; locations are
   ``"line N"`` (1-based, physical lines).
-- Rejected lines: invalid JSON, JSON that is not an object, an object with neither a
-  title nor a summary.
+- Rejected lines: invalid JSON (or JSON nested too deeply), JSON that is not an object, an
+  object with neither a title nor a summary, a text field holding a lone surrogate
+  (``"\\ud800"``, not valid Unicode).
 - An ``id`` that is missing or not an arXiv id keeps the entry (it still has a title or
   summary) with ``arxiv_id`` None; a present but unreadable id also adds a Rejection with
   ``position=None`` so the problem is visible.
@@ -16,10 +17,9 @@ Decisions for what the format leaves open:
 
 from __future__ import annotations
 
-import json
-
 from .model import Entry, ParseResult, Rejection, read_arxiv_id
-from .normalize import clean_strings, clean_text, decode_text, excerpt, split_lines
+from .normalize import FieldProblem, clean_strings, clean_text, decode_text, excerpt, split_lines
+from .safe_json import MAX_ITEM_DEPTH, JsonProblem, load_json, nesting_depth
 
 FORMAT = "arxiv_listing"
 
@@ -38,22 +38,32 @@ def parse_arxiv_listing(data: bytes) -> ParseResult:
 def _read_line(position: int, location: str, line: str, result: ParseResult) -> None:
     """Append the line's entry (and any field problem), or its rejection, to ``result``."""
     try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
+        record = load_json(line)
+    except JsonProblem as error:
+        column = error.location.rpartition(" ")[2]
+        reason = error.reason.replace("invalid JSON: ", f"invalid JSON at column {column}: ")
+        result.rejections.append(Rejection(position, location, reason, excerpt(line)))
+        return
+    if nesting_depth(record) > MAX_ITEM_DEPTH:
         result.rejections.append(Rejection(
-            position, location, f"invalid JSON at column {error.colno}: {error.msg}", excerpt(line)))
+            position, location, f"line is JSON nested more than {MAX_ITEM_DEPTH} levels deep", excerpt(line)))
         return
     if not isinstance(record, dict):
         result.rejections.append(Rejection(position, location, "line is JSON but not an object", excerpt(line)))
         return
-    title = clean_text(record.get("title"))
-    abstract = clean_text(record.get("summary"))
+    try:
+        title = clean_text(record.get("title"), "title")
+        abstract = clean_text(record.get("summary"), "summary")
+        authors = clean_strings(record.get("authors"), "author name")
+        categories = clean_strings(record.get("categories"), "category")
+    except FieldProblem as problem:
+        result.rejections.append(Rejection(position, location, f"object rejected: {problem}", excerpt(line)))
+        return
     if title is None and abstract is None:
         result.rejections.append(Rejection(
             position, location, "object has neither a title nor a summary", excerpt(line)))
         return
     arxiv_id = read_arxiv_id(record.get("id"), location, result.rejections)
-    authors = clean_strings(record.get("authors"))
     result.entries.append(Entry(
         position=position,
         location=location,
@@ -62,6 +72,6 @@ def _read_line(position: int, location: str, line: str, result: ParseResult) -> 
         arxiv_id=arxiv_id,
         authors=authors,
         author_count=len(authors) if isinstance(record.get("authors"), list) else None,
-        categories=clean_strings(record.get("categories")),
+        categories=categories,
     ))
 

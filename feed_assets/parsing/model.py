@@ -61,6 +61,8 @@ def read_arxiv_id(raw_id: object, location: str, rejections: list[Rejection], wh
     ``rejections`` (position None: the entry itself is kept, without an id)."""
     arxiv_id = normalize_arxiv_id(raw_id)
     if arxiv_id is None and raw_id is not None:
-        rejections.append(Rejection(None, location, f"{what} {raw_id!r} is not an arXiv id; entry kept without an id",
+        rejections.append(Rejection(None, location,
+                                    f"{what} {excerpt(repr(raw_id), 80)} is not an arXiv id (ASCII digits like "
+                                    "2403.01234, or math/0601001); entry kept without an id",
                                     excerpt(str(raw_id))))
     return arxiv_id

@@ -24,6 +24,8 @@ Decisions for what the format leaves open:
 - A date without a year is completed with the page's declared date as reference (the
   feed date when the page shows none), so on a page dated Jan 2, ``Dec 30`` is the
   December before. A metadata block without a count leaves ``comments`` None (unknown).
+- A paper whose upvote, author or comment count is out of the 32-bit range the warehouse
+  keeps, or whose text cannot be kept (see clean_text), is rejected at its title's line.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import re
 from dataclasses import dataclass, field, replace
 
 from .model import Entry, ParseResult, Rejection, UnknownFormatError
-from .normalize import clean_text, complete_date, decode_text, excerpt, parse_month_day, split_lines
+from .normalize import (
+    FieldProblem, clean_text, complete_date, count_of, decode_text, excerpt, parse_month_day, split_lines)
 
 FORMAT_PLAIN = "papers_page"
 FORMAT_WITH_METADATA = "papers_page_metadata"
@@ -153,14 +156,17 @@ def _is_upvote_count(block: _Block) -> bool:
 
 
 def _read_date_line(line: str, reference: dt.date) -> tuple[dt.date | None, int | None]:
-    """``"Sep 24, 2024 2"`` -> (2024-09-24, 2); ``"Aug 5"`` -> (reference's year, None); bad -> (None, None)."""
+    """``"Sep 24, 2024 2"`` -> (2024-09-24, 2); ``"Aug 5"`` -> (reference's year, None); bad -> (None, None).
+
+    Raises FieldProblem for a comment count out of range.
+    """
     parts = parse_month_day(line)
     comments = None
     if parts is None:
         head, _, tail = line.rpartition(" ")
-        if tail.isdigit():
+        if _NUMBER.match(tail):
             parts = parse_month_day(head)
-            comments = int(tail)
+            comments = count_of(tail, "comment count") if parts else None
     if parts is None:
         return None, None
     published = complete_date(*parts, reference=reference)
@@ -177,8 +183,8 @@ class _PageReader:
         self.rejections: list[Rejection] = []
         self._next_position = 0
         self._title: _Block | None = None
-        self._title_upvotes: int | None = None
-        self._upvotes: tuple[int, _Block] | None = None
+        self._title_upvotes: int | FieldProblem | None = None
+        self._upvotes: tuple[int | FieldProblem, _Block] | None = None
         self._last_entry_open = False
 
     def add(self, block: _Block) -> None:
@@ -204,13 +210,21 @@ class _PageReader:
             self._title_upvotes = self._upvotes[0] if self._upvotes else None
             self._upvotes = None
             return
-        self.entries.append(Entry(
-            position=self._take_position(),
-            location=f"line {self._title.line_number}",
-            title=clean_text(self._title.text),
-            abstract=clean_text(block.text),
-            upvotes=self._title_upvotes,
-        ))
+        try:
+            if isinstance(self._title_upvotes, FieldProblem):
+                raise self._title_upvotes
+            entry = Entry(
+                position=self._next_position,
+                location=f"line {self._title.line_number}",
+                title=clean_text(self._title.text, "title"),
+                abstract=clean_text(block.text, "abstract"),
+                upvotes=self._title_upvotes,
+            )
+        except FieldProblem as problem:
+            self._reject_title(f"paper rejected: {problem}")
+            return
+        self._take_position()
+        self.entries.append(entry)
         self._title = None
         self._last_entry_open = True
 
@@ -220,7 +234,11 @@ class _PageReader:
             self._reject_title("a title with no abstract after it (an upvote count follows)")
         self._drop_pending_upvotes()
         self._last_entry_open = False
-        self._upvotes = (int(block.lines[0]), block)
+        try:
+            count: int | FieldProblem = count_of(block.lines[0], "upvote count")
+        except FieldProblem as problem:
+            count = problem
+        self._upvotes = (count, block)
         title = block.rest(1)
         if title is not None:
             self._add_text(title)
@@ -235,10 +253,20 @@ class _PageReader:
             self._reject(block.line_number, block.text, "a metadata block with no paper before it")
             return
         self._last_entry_open = False
-        fields, leftover = self._read_metadata(block)
+        try:
+            fields, leftover = self._read_metadata(block)
+        except FieldProblem as problem:
+            self._reject_last_entry(block, f"paper rejected: {problem} (metadata block at line {block.line_number})")
+            return
         self.entries[-1] = replace(self.entries[-1], **fields)
         if leftover is not None:
             self.add(leftover)
+
+    def _reject_last_entry(self, block: _Block, reason: str) -> None:
+        """Turn the paper just read into a rejection (at its own position) because of its metadata."""
+        entry = self.entries.pop()
+        self.rejections.append(Rejection(position=entry.position, location=entry.location, reason=reason,
+                                         excerpt=excerpt(f"{entry.title or ''} {block.text}")))
 
     def _read_metadata(self, block: _Block) -> tuple[dict[str, object], _Block | None]:
         """The fields a metadata block gives, and the lines after its date line (if any)."""
@@ -248,9 +276,9 @@ class _PageReader:
             label = block.lines[index][len(BULLET):].strip()
             author_count = _AUTHOR_COUNT.match(label)
             if author_count:
-                fields["author_count"] = int(author_count.group(1))
+                fields["author_count"] = count_of(author_count.group(1), "author count")
             elif label:
-                fields["organization"] = clean_text(label)
+                fields["organization"] = clean_text(label, "organization")
             index += 1
         if index >= len(block.lines) or block.lines[index] != MIDDLE_DOT:
             self._note(block.line_number + index - 1, block.text,
@@ -274,8 +302,8 @@ class _PageReader:
     def _drop_pending_upvotes(self) -> None:
         """An upvote count not followed by a title is reported and forgotten."""
         if self._upvotes is not None:
-            count, block = self._upvotes
-            self._note(block.line_number, str(count), "an upvote count with no title after it")
+            _, block = self._upvotes
+            self._note(block.line_number, block.lines[0], "an upvote count with no title after it")
             self._upvotes = None
 
     def _reject_title(self, reason: str) -> None:

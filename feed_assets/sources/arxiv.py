@@ -17,7 +17,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from xml.etree.ElementTree import ParseError
 
-from feed_assets.parsing.arxiv_atom import ATOM, OPENSEARCH
+from feed_assets.parsing.arxiv_atom import ATOM, OPENSEARCH, read_total
 from feed_assets.sources.http import FetchedResponse, FetchError, HttpFetcher
 
 SOURCE = "arxiv"
@@ -92,5 +92,4 @@ def validate_page(response: FetchedResponse) -> tuple[int, int | None]:
         raise FetchError(response.url, f"XML is not well-formed or is truncated ({error})", response) from error
     if root.tag != f"{ATOM}feed":
         raise FetchError(response.url, f"expected an Atom <feed>, got <{root.tag}>", response)
-    total = root.findtext(f"{OPENSEARCH}totalResults")
-    return len(root.findall(f"{ATOM}entry")), int(total) if total and total.strip().isdigit() else None
+    return len(root.findall(f"{ATOM}entry")), read_total(root.findtext(f"{OPENSEARCH}totalResults"))

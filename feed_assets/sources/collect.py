@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from feed_assets.parsing import SOURCE_OF_FORMAT, detect_format
+from feed_assets.parsing import SOURCE_OF_FORMAT, UnknownFormatError, detect_format
 from feed_assets.sources.http import FetchedResponse, FetchError, HttpFetcher
 from feed_assets.sources.inbox import read_day
 from feed_assets.sources.raw_store import RawStore, StoredBytes
@@ -52,26 +52,43 @@ class HttpDay:
 def collect_http_day(store: RawStore, data_dir: Path, fetcher: HttpFetcher, source: str, day: dt.date,
                      pages: Callable[[HttpFetcher, dt.date], Iterator[FetchedResponse]]) -> HttpDay:
     """Fetch every page of the day, storing each body before it is parsed; stops at the first
-    bad page, whose body (if any) is stored too and named in the log."""
+    bad page, whose body (if any) is stored too and named in the log. Every redirect followed
+    or refused on the way is logged too (outcome ``redirect``). The whole day must be done
+    within the fetcher's ``day_deadline_seconds``."""
     result = HttpDay()
     try:
-        for response in pages(fetcher, day):
-            stored = store.put(response.body)
-            fmt = detect_format(response.body, response.url)
-            result.dumps.append(dump_row(day, HTTP_CHANNEL, response.url, fmt, stored, data_dir))
-            result.log.append(_log_row(day, source, response, stored, "ok", None))
+        with fetcher.day_deadline():
+            for response in pages(fetcher, day):
+                _log_redirects(result, store, day, source, response.redirects)
+                stored = store.put(response.body)
+                try:
+                    fmt = detect_format(response.body, response.url)
+                except UnknownFormatError as error:
+                    raise FetchError(response.url, f"a body in no known format ({error})", response) from error
+                result.dumps.append(dump_row(day, HTTP_CHANNEL, response.url, fmt, stored, data_dir))
+                result.log.append(_log_row(day, source, response, stored, "ok", None))
     except FetchError as error:
+        _log_redirects(result, store, day, source, error.redirects)
         stored = store.put(error.response.body) if error.response is not None else None
-        result.log.append(_log_row(day, source, error.response, stored, "error", error.problem, url=error.url))
+        result.log.append(_log_row(day, source, error.response, stored, "error", error.problem, url=error.url,
+                                   attempts=error.attempts))
         result.error = error
     return result
 
 
+def _log_redirects(result: HttpDay, store: RawStore, day: dt.date, source: str,
+                   redirects: tuple[FetchedResponse, ...]) -> None:
+    for hop in redirects:
+        result.log.append(_log_row(day, source, hop, store.put(hop.body), "redirect",
+                                   f"HTTP {hop.status} to {hop.headers.get('location', '(no Location)')}"))
+
+
 def _log_row(day: dt.date, source: str, response: FetchedResponse | None, stored: StoredBytes | None,
-             outcome: str, problem: str | None, url: str | None = None) -> dict:
+             outcome: str, problem: str | None, url: str | None = None, attempts: int | None = None) -> dict:
     return {
         "feed_date": day, "source": source, "url": response.url if response else url,
-        "status": response.status if response else None, "attempts": response.attempts if response else 0,
+        "status": response.status if response else None,
+        "attempts": attempts if attempts is not None else (response.attempts if response else 0),
         "outcome": outcome, "problem": problem,
         "sha256": stored.sha256 if stored else None, "size_bytes": stored.size_bytes if stored else None,
         "headers": json.dumps(response.headers) if response else None,

@@ -9,10 +9,10 @@ accepted; the items themselves are judged later by the parser, one by one.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from feed_assets.parsing.safe_json import JsonProblem, load_json
 from feed_assets.sources.http import FetchedResponse, FetchError, HttpFetcher
 
 SOURCE = "huggingface"
@@ -45,8 +45,8 @@ def validate_page(response: FetchedResponse) -> list:
         raise FetchError(response.url, f"expected JSON, got content type {content_type or '(none)'!r} "
                                        f"(body starts {_start(response.body)!r})", response)
     try:
-        items = json.loads(response.body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        items = load_json(response.body)
+    except JsonProblem as error:
         raise FetchError(response.url, f"invalid or truncated JSON ({error})", response) from error
     if not isinstance(items, list):
         raise FetchError(response.url, f"expected a JSON array, got {type(items).__name__} "
