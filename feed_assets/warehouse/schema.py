@@ -131,7 +131,7 @@ TABLE_LIST: tuple[Table, ...] = (
         _required("url", "varchar", "the URL asked for"),
         _c("status", "integer", "the HTTP status; null when no response came back"),
         _required("attempts", "integer", "requests made, retries included"),
-        _required("outcome", "varchar", "'ok' or 'error'"),
+        _required("outcome", "varchar", "'ok', 'redirect' (a hop within the host) or 'error'"),
         _c("problem", "varchar", "what was wrong, for 'error'"),
         _c("sha256", "varchar", "the body in the raw store, when there was one"),
         _c("size_bytes", "bigint", "size of the body"),
