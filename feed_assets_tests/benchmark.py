@@ -1,19 +1,28 @@
-"""``make bench``: a one-run backfill of all of ``../shared/data``, and what one day costs afterwards.
+"""``make bench``: how the engine's cost compares with Dagster's own, on real and synthetic feeds.
 
-Copies the real HF daily-papers responses and arXiv listings into a temporary inbox, runs
-every asset over the whole date range in one run on a real Dagster instance and DuckDB
-file, and prints wall time, entries per second and peak memory. Then it re-runs a few
-single days on the full warehouse and on an empty one, to show that a day's cost does not
-grow with the history, and writes real days on top of a synthetic history of a million
-entries to show the same for the warehouse write alone. Not a test: nothing here asserts on time.
+Each figure is measured in a process of its own (so its peak memory is its own), on a real
+Dagster instance and DuckDB file, next to Dagster's floor: one no-op daily asset backfilled
+over the same partitions in one run, in the same session.
+
+- **P1**: the one-run backfill of all of ``../shared/data`` (HF responses and arXiv
+  listings) with the seeds' samples; its ratio to the floor (goal <= 2.0).
+- **P2**: one new day's whole run on ten years of synthetic arXiv history against the same
+  day on 30 days of history (goal <= 1.2).
+- **P3**: ten years of a synthetic arXiv-volume feed (about 1,000 papers a weekday, written
+  by ``synthetic_feed``) backfilled in one run (goal <= 10 minutes, <= 2 GiB peak RSS).
+- the seconds of each step of a run, so the next bottleneck is visible.
+
+Not a test: nothing here asserts on time. ``--years`` shortens P2/P3 for a quick look.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,19 +34,17 @@ import duckdb
 from feed_assets.definitions import build_definitions
 from feed_assets.resources import WAREHOUSE_FILE
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
 SOURCES = {"hf-daily-papers": "hf-daily-papers.json", "arxiv-listings": "arxiv-listing.jsonl"}
-# days whose top rising terms are printed, as a sanity check a person can read
-REPORT_DAYS = (dt.date(2024, 7, 19), dt.date(2025, 1, 31), dt.date(2025, 4, 25), dt.date(2025, 8, 29),
-               dt.date(2025, 12, 19))
-PROBE_DAYS = (dt.date(2024, 6, 4), dt.date(2025, 4, 2), dt.date(2025, 11, 4))
+SYNTHETIC_END = dt.date(2025, 12, 31)
+RECENT_HISTORY_DAYS = 30
 
 
-def build_inbox(shared_data: Path, inbox: Path) -> list[dt.date]:
-    """Copy every shared dump into ``inbox/DAY/``; returns the days."""
+def build_shared_inbox(shared: Path, inbox: Path) -> list[dt.date]:
+    """Copy every shared dump (data and seed samples) into ``inbox/DAY/``; returns the days."""
     days = set()
     for folder, name in SOURCES.items():
-        for path in sorted((shared_data / folder).glob("*.json*")):
+        for path in sorted((shared / "data" / folder).glob("*.json*")):
             day = dt.date.fromisoformat(path.name.split(".")[0])
             (inbox / day.isoformat()).mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, inbox / day.isoformat() / name)
@@ -45,129 +52,133 @@ def build_inbox(shared_data: Path, inbox: Path) -> list[dt.date]:
     return sorted(days)
 
 
-TREND_GROUP = "trends"
+def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """Seconds from each step's start to its success or failure, from the run's event log."""
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or not record.step_key:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[record.step_key] = record.timestamp
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            seconds[record.step_key] = record.timestamp - started.get(record.step_key, record.timestamp)
+    return seconds
 
 
-def materialize(defs: dg.Definitions, instance: dg.DagsterInstance, start: dt.date, end: dt.date,
-                group: str | None = None, exclude_group: str | None = None) -> float:
-    """Run the assets (of a group, or all but one) over ``start``..``end`` in one run; wall seconds."""
-    job = defs.resolve_implicit_global_asset_job_def()
-    graph = defs.resolve_asset_graph()
-    selection = None
-    if group or exclude_group:
-        selection = [key for key in graph.get_all_asset_keys()
-                     if (graph.get(key).group_name == group if group else graph.get(key).group_name != exclude_group)]
-    began = time.perf_counter()
-    job.execute_in_process(instance=instance, asset_selection=selection, tags={
-        "dagster/asset_partition_range_start": start.isoformat(),
-        "dagster/asset_partition_range_end": end.isoformat(),
-    })
-    return time.perf_counter() - began
+def run_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date) -> dict:
+    """Materialize every asset over ``start``..``end`` in one run; wall seconds and step seconds."""
+    home.mkdir(parents=True, exist_ok=True)
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        job = build_definitions(data_dir).resolve_implicit_global_asset_job_def()
+        began = time.perf_counter()
+        result = job.execute_in_process(instance=instance, tags={
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat()})
+        wall = time.perf_counter() - began
+        steps = step_seconds(instance, result.run_id)
+    with duckdb.connect(str(data_dir / WAREHOUSE_FILE), read_only=True) as con:
+        entries, rejected, papers, terms = con.execute("""
+            select (select count(*) from paper_appearances), (select count(*) from rejected_entries),
+                   (select count(*) from papers), (select count(*) from term_daily_counts)""").fetchone()
+    return {"wall": wall, "steps": steps, "entries": entries, "rejected": rejected, "papers": papers,
+            "term_rows": terms, "partitions": (end - start).days + 1,
+            "warehouse_mib": (data_dir / WAREHOUSE_FILE).stat().st_size / 2**20}
 
 
-def peak_memory_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def floor(home: Path, start: dt.date, end: dt.date) -> float:
+    from feed_assets_tests.dagster_floor import measure_floor
+
+    return measure_floor(start, end)
 
 
-def single_day_costs(defs, instance, days) -> dict[dt.date, float]:
-    return {day: materialize(defs, instance, day, day) for day in days}
+def scenario(name: str, root: Path, years: int) -> dict:
+    """One measurement, run in this process (the parent starts one process per scenario)."""
+    if name == "p1":
+        days = build_shared_inbox(SHARED, root / "p1" / "inbox")
+        measured = run_feed(root / "p1", root / "p1-home", days[0], days[-1])
+        measured["floor"] = floor(root / "p1-floor", days[0], days[-1])
+        return measured
+    from feed_assets_tests.synthetic_feed import write_arxiv_inbox
+
+    start = SYNTHETIC_END.replace(year=SYNTHETIC_END.year - years) + dt.timedelta(days=1)
+    new_day = SYNTHETIC_END + dt.timedelta(days=3)  # a Saturday after the history: a weekday's feed below
+    new_day = new_day + dt.timedelta(days=(7 - new_day.weekday()) % 7)
+    if name == "p3":
+        began = time.perf_counter()
+        write_arxiv_inbox(root / "p3" / "inbox", start, new_day)
+        written = time.perf_counter() - began
+        measured = run_feed(root / "p3", root / "p3-home", start, SYNTHETIC_END)
+        measured.update(inbox_seconds=written, floor=floor(root / "p3-floor", start, SYNTHETIC_END))
+        measured["new_day"] = run_feed(root / "p3", root / "p3-home", new_day, new_day)
+        return measured
+    if name == "p2-recent":
+        recent = SYNTHETIC_END - dt.timedelta(days=RECENT_HISTORY_DAYS - 1)
+        write_arxiv_inbox(root / "p2" / "inbox", start, new_day)
+        inbox = root / "p2" / "inbox"
+        for folder in inbox.iterdir():
+            if dt.date.fromisoformat(folder.name) < recent:
+                shutil.rmtree(folder)
+        run_feed(root / "p2", root / "p2-home", recent, SYNTHETIC_END)
+        return {"new_day": run_feed(root / "p2", root / "p2-home", new_day, new_day)}
+    raise ValueError(name)
 
 
-SYNTHETIC_HISTORY = (0, 1_000_000)
-HISTORY_PROBE_DAYS = 30
+def measure(name: str, root: Path, years: int) -> dict:
+    """Run a scenario in a process of its own; its figures and that process's peak RSS."""
+    out = root / f"{name}.json"
+    subprocess.run([sys.executable, "-m", "feed_assets_tests.benchmark", "--scenario", name, "--root", str(root),
+                    "--years", str(years), "--out", str(out)], check=True)
+    measured = json.loads(out.read_text())
+    measured["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return measured
 
 
-def day_write_cost_over_history(shared_data: Path, history_rows: int, folder: Path) -> float:
-    """Milliseconds per day to write real HF days on top of ``history_rows`` synthetic entries."""
-    from feed_assets.parsing import parse_dump
-    from feed_assets.warehouse.connection import prepare
-    from feed_assets.warehouse.rows import appearance_records, appearances_frame, rejection_records, rejections_frame
-    from feed_assets.warehouse.writes import replace_day_entries
-
-    con = prepare(duckdb.connect(str(folder / f"history-{history_rows}.duckdb")))
-    con.execute("""
-        insert into paper_appearances (appearance_id, feed_date, source, format, dump_sha256, position,
-            paper_id, match_rule, arxiv_id, title, abstract, title_key, abstract_key)
-        select 'synthetic:' || i, date '1990-01-01' + (i // 40)::int, 'arxiv', 'arxiv_listing', md5(i::varchar),
-            i % 40, 'arxiv:s' || i, 'arxiv_id', 's' || i, 'synthetic ' || i, 'synthetic',
-            'synthetic ' || md5(i::varchar), md5((-i)::varchar)
-        from range(?) r(i)
-    """, [history_rows])
-    con.execute("checkpoint")
-    days = []
-    for path in sorted((shared_data / "hf-daily-papers").glob("*.json"))[:HISTORY_PROBE_DAYS]:
-        day = dt.date.fromisoformat(path.stem)
-        parsed = parse_dump(path.read_bytes(), path.name, day)
-        sha = "b" * 64
-        days.append((day, appearances_frame(appearance_records(day, sha, parsed)),
-                     rejections_frame(rejection_records(day, sha, path.name, parsed))))
-    began = time.perf_counter()
-    for day, appearances, rejections in days:
-        replace_day_entries(con, day, appearances, rejections)
-    con.close()
-    return (time.perf_counter() - began) / len(days) * 1000
+def print_steps(steps: dict[str, float], entries: int) -> None:
+    for step, seconds in sorted(steps.items(), key=lambda item: -item[1])[:12]:
+        print(f"    {step:48} {seconds:7.1f} s  ({entries / seconds if seconds else 0:,.0f} entries/s)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared-data", type=Path, default=SHARED_DATA)
+    parser.add_argument("--scenario", choices=["p1", "p2-recent", "p3"])
+    parser.add_argument("--root", type=Path)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--only", choices=["p1", "p3"], help="run only P1, or only P2 and P3")
     args = parser.parse_args(argv)
-    if not args.shared_data.is_dir():
-        print(f"no shared data at {args.shared_data}: nothing to benchmark", file=sys.stderr)
-        return 1
-
+    if args.scenario:
+        args.out.write_text(json.dumps(scenario(args.scenario, args.root, args.years), default=str))
+        return 0
+    if not (SHARED / "data").is_dir():
+        print(f"no shared data at {SHARED / 'data'}: P1 is skipped", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="feed-bench-") as tmp:
         root = Path(tmp)
-        days = build_inbox(args.shared_data, root / "full" / "inbox")
-        (root / "home").mkdir()
-        with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
-            full = build_definitions(root / "full")
-            wall = materialize(full, instance, days[0], days[-1], exclude_group=TREND_GROUP)
-            trend_wall = materialize(full, instance, days[0], days[-1], group=TREND_GROUP)
-            peak = peak_memory_mib()
-            with duckdb.connect(str(root / "full" / WAREHOUSE_FILE), read_only=True) as con:
-                entries, rejected, papers = con.execute("""
-                    select (select count(*) from paper_appearances), (select count(*) from rejected_entries),
-                           (select count(*) from papers)""").fetchone()
-            size_mib = (root / "full" / WAREHOUSE_FILE).stat().st_size / 2**20
-            with duckdb.connect(str(root / "full" / WAREHOUSE_FILE), read_only=True) as con:
-                rising = {day: con.execute("""
-                    select term, window_count, baseline_count from trending_terms
-                    where feed_date = ? and kind = ? order by rank limit 6""", [day, kind]).fetchall()
-                    for day in REPORT_DAYS for kind in ("text",)}
-                keywords = {day: con.execute("""
-                    select term from trending_terms where feed_date = ? and kind = 'keyword' order by rank limit 5
-                    """, [day]).fetchall() for day in REPORT_DAYS}
-
-            on_full = single_day_costs(full, instance, PROBE_DAYS)
-            empty = build_definitions(root / "empty")
-            for day in PROBE_DAYS:
-                shutil.copytree(root / "full" / "inbox" / day.isoformat(), root / "empty" / "inbox" / day.isoformat())
-            on_empty = single_day_costs(empty, instance, PROBE_DAYS)
-        write_costs = {rows: day_write_cost_over_history(args.shared_data, rows, root) for rows in SYNTHETIC_HISTORY}
-
-    span = (days[-1] - days[0]).days + 1
-    print(f"one-run backfill of ../shared/data: {len(days)} days with dumps, {span} partitions "
-          f"({days[0]}...{days[-1]})")
-    print(f"  ingestion        {wall:8.1f} s   (raw_dumps to daily_feed_stats, with their checks; one run)")
-    print(f"  trend layer      {trend_wall:8.1f} s   (term counts, trending terms, top papers, authors, "
-          "categories; one run)")
-    print(f"  entries          {entries:8d}   ({entries / wall:,.0f} entries/s through ingestion)")
-    print(f"  rejected         {rejected:8d}")
-    print(f"  papers           {papers:8d}")
-    print(f"  peak memory      {peak:8.0f} MiB (RSS of the process)")
-    print(f"  warehouse file   {size_mib:8.1f} MiB")
-    print("one day re-run (whole job, one run), on the full history vs. on an empty warehouse:")
-    for day in PROBE_DAYS:
-        print(f"  {day}  full {on_full[day]:5.2f} s   empty {on_empty[day]:5.2f} s")
-    print("top rising text terms (papers in the 7-day window / in the 28 days before), and HF keywords:")
-    for day in REPORT_DAYS:
-        terms = ", ".join(f"{term} ({w}/{b})" for term, w, b in rising[day]) or "(none)"
-        print(f"  week to {day}: {terms}")
-        print(f"  {'':17}keywords: {', '.join(k for (k,) in keywords[day]) or '(none)'}")
-    print(f"warehouse write of one day ({HISTORY_PROBE_DAYS} real HF days, mean), by size of the history before it:")
-    for rows, cost in write_costs.items():
-        print(f"  {rows:>9,} entries of history   {cost:6.1f} ms per day")
+        if args.only != "p3" and (SHARED / "data").is_dir():
+            p1 = measure("p1", root, args.years)
+            print(f"P1 one-run backfill of ../shared/data: {p1['partitions']} partitions, {p1['entries']:,} entries, "
+                  f"{p1['rejected']} rejected, {p1['papers']:,} papers")
+            print(f"  wall {p1['wall']:.1f} s; Dagster floor (one no-op daily asset, same partitions) "
+                  f"{p1['floor']:.1f} s; ratio {p1['wall'] / p1['floor']:.2f} (goal <= 2.0)")
+            print(f"  peak RSS {p1['peak_rss_mib']:.0f} MiB; warehouse {p1['warehouse_mib']:.1f} MiB; "
+                  f"term_daily_counts {p1['term_rows']:,} rows")
+            print_steps(p1["steps"], p1["entries"])
+        if args.only != "p1":
+            p3 = measure("p3", root, args.years)
+            print(f"P3 {args.years} years of synthetic arXiv in one run: {p3['partitions']} partitions, "
+                  f"{p3['entries']:,} entries, {p3['papers']:,} papers (inbox written in {p3['inbox_seconds']:.0f} s)")
+            print(f"  wall {p3['wall']:.1f} s ({p3['wall'] / 60:.1f} min, goal <= 10); floor {p3['floor']:.1f} s; "
+                  f"peak RSS {p3['peak_rss_mib']:.0f} MiB (goal <= 2048); warehouse {p3['warehouse_mib']:.0f} MiB")
+            print_steps(p3["steps"], p3["entries"])
+            shutil.rmtree(root / "p3", ignore_errors=True)
+            p2 = measure("p2-recent", root, args.years)
+            long, short = p3["new_day"]["wall"], p2["new_day"]["wall"]
+            print(f"P2 one new day's run: on {args.years} years of history {long:.2f} s, on "
+                  f"{RECENT_HISTORY_DAYS} days of history {short:.2f} s; ratio {long / short:.2f} (goal <= 1.2)")
+            for label, run in (("long", p3["new_day"]), ("short", p2["new_day"])):
+                print(f"  {label} history, slowest steps:")
+                print_steps(run["steps"], run["entries"])
     return 0
 
 
