@@ -48,9 +48,11 @@ import numpy as np
 
 from feed_assets.trends.synthetic import (
     _CONNECTORS,
+    _CONSONANTS,
+    _FINALS,
     _OPENERS,
     _TITLE_CONNECTORS,
-    _invented_word,
+    _VOWELS,
     _is_clean_word,
     world,
     zipf_probabilities,
@@ -150,6 +152,16 @@ def _title_case(text: str) -> str:
     return " ".join("-".join(p[:1].upper() + p[1:] for p in w.split("-")) for w in text.split(" "))
 
 
+def _invented_words(rng: np.random.Generator, count: int) -> list[str]:
+    """``count`` invented words shaped like trends.synthetic's (2 to 4 consonant-vowel syllables and
+    an optional final consonant), drawn all at once: its one-word-at-a-time version is too slow here."""
+    syllables = [c + v for c in _CONSONANTS for v in _VOWELS]
+    lengths = rng.integers(2, 5, count).tolist()
+    picks = rng.integers(0, len(syllables), (count, 4)).tolist()
+    finals = rng.integers(0, len(_FINALS), count).tolist()
+    return ["".join([syllables[j] for j in row[:n]]) + _FINALS[f] for row, n, f in zip(picks, lengths, finals)]
+
+
 def _acronym(phrase: str) -> str:
     return "".join(word[0] for word in phrase.split()).upper()
 
@@ -162,9 +174,9 @@ def language() -> _Language:
     known = set(base.words)
     tail: dict[str, None] = {}
     while len(tail) < TAIL_WORDS:
-        word = _invented_word(rng)
-        if word not in known and _is_clean_word(word):
-            tail.setdefault(word)
+        for word in _invented_words(rng, TAIL_WORDS):
+            if len(tail) < TAIL_WORDS and word not in known and word not in tail and _is_clean_word(word):
+                tail.setdefault(word)
     words = list(base.words) + list(tail)
     hyphen: dict[str, None] = {}
     while len(hyphen) < HYPHENATED:
@@ -208,10 +220,13 @@ def language() -> _Language:
     author_rng = np.random.default_rng(LANGUAGE_SEED + 1)
     authors: dict[str, None] = {}
     while len(authors) < AUTHOR_POOL:
-        first = (_FIRST_NAMES_EXTRA[author_rng.integers(len(_FIRST_NAMES_EXTRA))] if author_rng.random() < 0.02
-                 else _invented_word(author_rng)[:7].capitalize())
-        last = _invented_word(author_rng).capitalize()
-        authors.setdefault(json.dumps(f"{first} {last}", ensure_ascii=False))
+        firsts = _invented_words(author_rng, AUTHOR_POOL)
+        lasts = _invented_words(author_rng, AUTHOR_POOL)
+        accented = author_rng.integers(0, 50 * len(_FIRST_NAMES_EXTRA), AUTHOR_POOL).tolist()
+        for first, last, extra in zip(firsts, lasts, accented):
+            first = _FIRST_NAMES_EXTRA[extra] if extra < len(_FIRST_NAMES_EXTRA) else first[:7].capitalize()
+            if len(authors) < AUTHOR_POOL:
+                authors.setdefault(json.dumps(f"{first} {last.capitalize()}", ensure_ascii=False))
     return _Language(
         tokens=table, lengths=np.array([len(t) for t in base_tokens], dtype=np.int64), size=len(base_tokens),
         spaced=np.array([t.startswith(" ") for t in base_tokens]),
