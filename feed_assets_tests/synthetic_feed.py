@@ -250,7 +250,7 @@ def _lookup(probabilities) -> np.ndarray:
     cdf = np.cumsum(np.asarray(probabilities, dtype=float))
     cdf /= cdf[-1]
     slots = (np.arange(1 << LOOKUP_BITS) + 0.5) / (1 << LOOKUP_BITS)
-    return np.minimum(np.searchsorted(cdf, slots, side="right"), len(cdf) - 1).astype(np.int64)
+    return np.minimum(np.searchsorted(cdf, slots, side="right"), len(cdf) - 1).astype(np.int32)  # small: cache
 
 
 def _draw(rng: np.random.Generator, lookup: np.ndarray, size: int) -> np.ndarray:
