@@ -61,7 +61,7 @@ from feed_assets.trends.synthetic import (
 FILE_NAME = "arxiv-listing.jsonl"
 DEFAULT_SEED = 20250101
 # language extension and author pool: fixed for every seed, like trends.synthetic's world
-LANGUAGE_SEED = 7_2016
+LANGUAGE_SEED = 72016
 TAIL_WORDS = 20_000  # rarer invented words after the 3,000 of trends.synthetic
 HYPHENATED = 1_500
 AUTHOR_POOL = 40_000
@@ -105,7 +105,7 @@ class FeedStats:
     relisted: int = 0
     bytes: int = 0
     seconds: float = 0.0
-    papers_per_day: dict[dt.date, int] = field(default_factory=dict)  # lines per written day
+    lines_per_day: dict[dt.date, int] = field(default_factory=dict)  # new and re-listed, per written day
 
     @property
     def lines(self) -> int:
@@ -430,7 +430,7 @@ def write_arxiv_inbox(inbox: Path, start: dt.date, end: dt.date, papers_per_week
             stats.bytes += len(data)
             stats.new_papers += len(lines)
             stats.relisted += len(relisted)
-            stats.papers_per_day[day] = len(lines) + len(relisted)
+            stats.lines_per_day[day] = len(lines) + len(relisted)
         day += dt.timedelta(days=1)
     stats.seconds = time.perf_counter() - began
     return stats
