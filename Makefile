@@ -6,10 +6,10 @@ PY := $(VENV)/bin/python
 DAGSTER := $(VENV)/bin/dagster
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: help install dev run test ui bench samples clean
+.PHONY: help install dev run test test-fast ui bench samples clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,13 +38,16 @@ run: install $(DAGSTER_HOME)/dagster.yaml ## materialize every asset over all th
 	@echo
 	@$(PY) -m feed_assets.cli summary
 
-test: dev ## run the tests
+test: dev ## run every test (what CI runs)
 	$(PY) -m pytest
+
+test-fast: dev ## run the fast tests only: parsers, rules, statistics, warehouse SQL (no whole-pipeline runs)
+	$(PY) -m pytest -m "not slow"
 
 ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon (schedules, sensor, run queue) on http://127.0.0.1:3000
 	$(DAGSTER) dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-bench: dev ## one-run backfill of ../shared/data: ingestion and trend time, entries/s, peak memory
+bench: dev ## P1-P3: backfills of ../shared/data and of 10 synthetic years against Dagster's floor
 	$(PY) -m feed_assets_tests.benchmark
 
 samples: install ## regenerate the bundled sample inbox in data/inbox

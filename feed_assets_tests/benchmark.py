@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -87,10 +88,16 @@ def run_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date) -> dict:
             "warehouse_mib": (data_dir / WAREHOUSE_FILE).stat().st_size / 2**20}
 
 
-def floor(home: Path, start: dt.date, end: dt.date) -> float:
+def floor(start: dt.date, end: dt.date) -> float:
+    """Dagster's floor over the project's own daily partitions (start date included)."""
+    from feed_assets.partitions import daily_partitions
     from feed_assets_tests.dagster_floor import measure_floor
 
-    return measure_floor(start, end)
+    return measure_floor(start, end, partitions_def=daily_partitions)
+
+
+def synthetic_start(years: int) -> dt.date:
+    return SYNTHETIC_END.replace(year=SYNTHETIC_END.year - years) + dt.timedelta(days=1)
 
 
 def scenario(name: str, root: Path, years: int) -> dict:
@@ -98,11 +105,11 @@ def scenario(name: str, root: Path, years: int) -> dict:
     if name == "p1":
         days = build_shared_inbox(SHARED, root / "p1" / "inbox")
         measured = run_feed(root / "p1", root / "p1-home", days[0], days[-1])
-        measured["floor"] = floor(root / "p1-floor", days[0], days[-1])
+        measured["floor"] = floor(days[0], days[-1])
         return measured
     from feed_assets_tests.synthetic_feed import write_arxiv_inbox
 
-    start = SYNTHETIC_END.replace(year=SYNTHETIC_END.year - years) + dt.timedelta(days=1)
+    start = synthetic_start(years)
     new_day = SYNTHETIC_END + dt.timedelta(days=3)  # a Saturday after the history: a weekday's feed below
     new_day = new_day + dt.timedelta(days=(7 - new_day.weekday()) % 7)
     if name == "p3":
@@ -110,7 +117,7 @@ def scenario(name: str, root: Path, years: int) -> dict:
         write_arxiv_inbox(root / "p3" / "inbox", start, new_day)
         written = time.perf_counter() - began
         measured = run_feed(root / "p3", root / "p3-home", start, SYNTHETIC_END)
-        measured.update(inbox_seconds=written, floor=floor(root / "p3-floor", start, SYNTHETIC_END))
+        measured.update(inbox_seconds=written, floor=floor(start, SYNTHETIC_END))
         measured["new_day"] = run_feed(root / "p3", root / "p3-home", new_day, new_day)
         return measured
     if name == "p2-recent":
@@ -128,8 +135,11 @@ def scenario(name: str, root: Path, years: int) -> dict:
 def measure(name: str, root: Path, years: int) -> dict:
     """Run a scenario in a process of its own; its figures and that process's peak RSS."""
     out = root / f"{name}.json"
+    # the partitions are built when feed_assets is imported: they must start with the history
+    env = {**os.environ, "FEED_START_DATE": synthetic_start(years).isoformat()} if name != "p1" else None
     subprocess.run([sys.executable, "-m", "feed_assets_tests.benchmark", "--scenario", name, "--root", str(root),
-                    "--years", str(years), "--out", str(out)], check=True)
+                    "--years", str(years), "--out", str(out)], check=True, env=env,
+                   stderr=(root / f"{name}.log").open("w"))  # Dagster's event log lines, kept out of sight
     measured = json.loads(out.read_text())
     measured["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return measured

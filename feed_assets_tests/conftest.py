@@ -100,3 +100,14 @@ def sample_feed(feed: Feed) -> Feed:
     """A feed folder holding the bundled sample inbox, generated afresh."""
     generate_sample_inbox(feed.inbox, start=SAMPLE_START, days=SAMPLE_DAYS)
     return feed
+
+
+SLOW_MODULES = {"test_command_line", "test_ui_browser", "test_concurrent_access", "test_http_replay_shared"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark as ``slow`` every test that runs the pipeline on a Dagster instance (it uses the
+    ``feed`` fixture) or drives a whole process: ``make test-fast`` leaves them out."""
+    for item in items:
+        if "feed" in getattr(item, "fixturenames", ()) or item.module.__name__.split(".")[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -152,7 +152,7 @@ def _bh_q_values(tested: pd.DataFrame, groups: list[str]) -> np.ndarray:
     by_group = ordered.groupby(groups, sort=False)["p_value"]
     rank = by_group.cumcount().to_numpy() + 1
     size = by_group.transform("size").to_numpy()
-    raw = pd.Series(ordered["p_value"].to_numpy() * size / rank, index=ordered.index)
+    raw = pd.Series(ordered["p_value"].to_numpy() * (size / rank), index=ordered.index)
     reversed_groups = [ordered[g].iloc[::-1] for g in groups]
     monotone = raw.iloc[::-1].groupby(reversed_groups, sort=False).cummin().iloc[::-1]
     return np.minimum(monotone, 1.0).reindex(tested.index).to_numpy()
