@@ -220,7 +220,10 @@ def _fold_plural(w: str) -> str:
     def ends(*suffixes: str) -> str:
         return "(" + " or ".join(f"suffix({w}, {_sql_string(s)})" for s in suffixes) + ")"
 
+    # shortcut first (most words): no final s and not a table word, so every rule leaves it alone
+    table_words = sorted(word for word in set(spec._IRREGULAR_PLURALS) | spec._PLURALS_OF_IS_US if not word.endswith("s"))
     return f"""(case
+        when not suffix({w}, 's') and {w} not in ({", ".join(map(_sql_string, table_words))}) then {w}
         when {w} in ({", ".join(map(_sql_string, sorted(spec._IRREGULAR_PLURALS)))}) then (case {w} {irregular} end)
         when list_contains({_sql_list(spec._PLURALS_OF_IS_US)}, {w}) then {_slice_off(w, 1)}
         when length({w}) <= 3 or not suffix({w}, 's') or {ends("ss", "us", "is")} then {w}
@@ -262,19 +265,65 @@ def _case_part(x: str) -> str:
     return f"(case when {_keeps_case(x)} then {x} else {_lower(x)} end)"
 
 
-def _normalize_parts(token: str) -> str:
-    """The case-ruled hyphen parts of ``normalize_token(token)`` (possessive cut), a SQL list."""
-    p = _patterns()
-    no_possessive = (f"(case when regexp_matches({token}, {_sql_string(p['possessive'])}) "
-                     f"then {_slice_off(token, 2)} else {token} end)")
-    return f"list_transform(string_split({no_possessive}, '-'), lambda part: {_case_part('part')})"
+def _possessive_cut(token: str) -> str:
+    """``token`` without a final ``'s`` (any letter Python's IGNORECASE takes for s)."""
+    ends = " or ".join(f"suffix({token}, {_sql_string(chr(39) + s)})" for s in _variants("s"))
+    return f"(case when {ends} then {_slice_off(token, 2)} else {token} end)"
 
 
-def _join_folded(parts: str) -> str:
-    """``'-'.join(parts[:-1] + [_fold_part(parts[-1])])`` of a SQL list of case-ruled parts."""
-    last = f"{parts}[len({parts})]"
-    return (f"(case when len({parts}) = 1 then {_fold_part(last)} "
-            f"else array_to_string(list_slice({parts}, 1, len({parts}) - 1), '-') || '-' || {_fold_part(last)} end)")
+def _variants(letter: str) -> str:
+    """The characters Python's ``re.IGNORECASE`` matches for ``letter``."""
+    return "".join(re.findall(re.escape(letter), _ALL_CHARS, re.IGNORECASE))
+
+
+def _last_part(x: str) -> str:
+    """The text after the last hyphen of ``x`` (all of it without one)."""
+    return f"string_split({x}, '-')[-1]"
+
+
+UNROLLED_PARTS = 6
+
+
+def _ruled_head(x: str) -> str:
+    """The hyphen parts of ``x`` but the last, each case-ruled, each followed by a hyphen.
+
+    Unrolled up to UNROLLED_PARTS parts: a nested lambda would recompile its regexes for
+    every vector, so it is kept for the rare longer tokens.
+    """
+    parts = f"string_split({x}, '-')"
+    unrolled = ", ".join(f"case when {i} < len({parts}) then {_case_part(f'{parts}[{i}]')} || '-' end"
+                         for i in range(1, UNROLLED_PARTS))
+    nested = (f"array_to_string(list_transform(list_slice({parts}, 1, len({parts}) - 1), "
+              f"lambda part: {_case_part('part')}), '-') || '-'")
+    return f"(case when len({parts}) <= {UNROLLED_PARTS} then concat({unrolled}) else {nested} end)"
+
+
+def _normalize_stages(tokens: str, *, breaks: bool) -> list[str]:
+    """``normalize_token`` over a SQL list of tokens, as successive list_transform stages.
+
+    Each stage is a one-level lambda (nested lambdas recompile their regexes per vector, and
+    an expression repeated in a lambda is evaluated again each time), applied to the
+    previous stage's list (``{prev}``). With ``breaks``, phrase-ending marks become NULL.
+    The last stage gives ``{raw, term}`` structs (NULL for a break).
+    """
+    is_break = f"length(r) = 1 and contains({_sql_string(spec._PHRASE_END)}, r)" if breaks else "false"
+    # fast path: an ASCII word, lowercase but maybe its first letter (most tokens); its
+    # normalized form is fold_plural(lower(r)), kept in 'np' from the first stage on
+    first = (f"list_transform({tokens}, lambda r: case when {is_break} then null "
+             f"when regexp_full_match(r, '[A-Za-z][a-z]*') then {{'raw': r, 'fast': true, 'np': lower(r)}} "
+             f"else {{'raw': r, 'fast': false, 'np': {_possessive_cut('r')}}} end)")
+    head_raw = f"left(s.np, length(s.np) - length({_last_part('s.np')}))"
+    second = f"""list_transform({{prev}}, lambda s: case
+        when s is null then null
+        when s.fast then {{'raw': s.raw, 'fast': true, 'head': '', 'last': s.np}}
+        when not contains(s.np, '-') then {{'raw': s.raw, 'fast': false, 'head': '', 'last': {_case_part('s.np')}}}
+        when not {_keeps_case('s.np')} then {{'raw': s.raw, 'fast': false, 'head': {_lower(head_raw)}, 'last': {_lower(_last_part('s.np'))}}}
+        else {{'raw': s.raw, 'fast': false, 'head': {_ruled_head('s.np')}, 'last': {_case_part(_last_part('s.np'))}}}
+    end)"""
+    third = (f"list_transform({{prev}}, lambda s: case when s is null then null "
+             f"when s.fast then {{'raw': s.raw, 'fast': true, 'term': {_fold_plural('s.last')}}} "
+             f"else {{'raw': s.raw, 'fast': false, 'term': s.head || {_fold_part('s.last')}}} end)")
+    return [first, second, third]
 
 
 def _is_dropped(raw: str, normalized: str) -> str:
@@ -299,85 +348,100 @@ def _ngrams(kept: str) -> str:
 # Queries
 # ---------------------------------------------------------------------------------------------
 
-def _paper_term_lists_sql(papers_sql: str) -> str:
-    """One row per paper: ``paper_id, feed_date, text_terms, keyword_terms, category_terms``
-    (lists, each without duplicates)."""
+def _staged(source: str, keys: str, columns: dict[str, str], *, breaks: bool, name: str) -> tuple[str, str]:
+    """CTEs running ``_normalize_stages`` on the token-list ``columns`` of ``source``.
+
+    Returns the CTE text and the name of the last CTE (columns ``keys`` and ``columns``,
+    each a list of ``{raw, term}``).
+    """
+    ctes = []
+    previous = source
+    stages = {column: _normalize_stages(tokens, breaks=breaks) for column, tokens in columns.items()}
+    for index in range(3):
+        current = f"{name}_{index + 1}"
+        selects = ", ".join(f"{stages[column][index].replace('{prev}', column)} as {column}" for column in columns)
+        ctes.append(f"{current} as (select {keys}, {selects} from {previous})")
+        previous = current
+    return ",\n    ".join(ctes), previous
+
+
+def _paper_terms_cte(papers_sql: str) -> str:
+    """CTEs ending in ``paper_terms (paper_id, feed_date, kind, term)``, distinct per paper."""
     p = _patterns()
     k = _classes()
     apostrophe = "'\u2019'"
-    cut = f"regexp_replace(replace(coalesce(__FIELD__, ''), {apostrophe}, ''''), {_sql_string(p['cut_out'])}, ' . \\1', 'g')"
-    tokens = f"regexp_extract_all({cut}, {_sql_string(p['token_or_break'])})"
-    # each token (NULL for a break) as {{raw, parts}}, then {{raw, normalized}}, then kept term or NULL
-    staged = f"""list_transform({tokens}, lambda r: case when length(r) = 1 and contains({_sql_string(spec._PHRASE_END)}, r) then null
-                 else {{'raw': r, 'parts': {_normalize_parts('r')}}} end)"""
-    keyword_words = f"regexp_extract_all(replace(coalesce(kw, ''), {apostrophe}, ''''), {_sql_string(p['nonspace_run'])})"
-    keyword_term = f"array_to_string(list_transform({keyword_words}, lambda w: list_transform([{_normalize_parts('w')}], lambda ps: {_join_folded('ps')})[1]), ' ')"
-    category = f"trim(c, {_sql_string(k['space_chars'])})"
+
+    def tokens(field: str) -> str:
+        cut = (f"regexp_replace(replace(coalesce({field}, ''), {apostrophe}, ''''), "
+               f"{_sql_string(p['cut_out'])}, ' . \\1', 'g')")
+        return f"regexp_extract_all({cut}, {_sql_string(p['token_or_break'])})"
+
+    words = (f"regexp_extract_all(replace(coalesce(keyword, ''), {apostrophe}, ''''), "
+             f"{_sql_string(p['nonspace_run'])})")
+    text_ctes, text_last = _staged("papers", "paper_id, feed_date",
+                                   {"title_tokens": tokens("title"), "abstract_tokens": tokens("abstract")},
+                                   breaks=True, name="text")
+    keyword_ctes, keyword_last = _staged("keywords", "paper_id, feed_date", {"words": words},
+                                         breaks=False, name="keyword")
+    dropped = _is_dropped("s.raw", "s.term")
+    dropped_words = _sql_string(p["dropped_words"])
+    fast_dropped = (f"length(s.term) <= 1 or regexp_full_match(lower(s.raw), {dropped_words}) "
+                    f"or regexp_full_match(s.term, {dropped_words})")
+
+    def kept(column: str) -> str:
+        return (f"list_transform({column}, lambda s: case when s is null then null "
+                f"when s.fast then (case when {fast_dropped} then null else s.term end) "
+                f"when {dropped} then null else s.term end)")
+
     return f"""
-    with papers as ({papers_sql}),
-    tokenized as (
-        select paper_id, feed_date,
-               {staged.replace('__FIELD__', 'title')} as title_tokens,
-               {staged.replace('__FIELD__', 'abstract')} as abstract_tokens,
-               list_distinct(list_filter(list_transform(coalesce(keywords, []), lambda kw: {keyword_term}), lambda t: t <> '')) as keyword_terms,
-               list_distinct(list_filter(list_transform(coalesce(categories, []), lambda c: {category}), lambda t: t <> '')) as category_terms
-        from papers
-    ), normalized as (
-        select paper_id, feed_date, keyword_terms, category_terms,
-               list_transform(title_tokens, lambda s: {{'raw': s.raw, 'term': {_join_folded('s.parts')}}}) as title_tokens,
-               list_transform(abstract_tokens, lambda s: {{'raw': s.raw, 'term': {_join_folded('s.parts')}}}) as abstract_tokens
-        from tokenized
-    ), kept as (
-        select paper_id, feed_date, keyword_terms, category_terms,
-               list_transform(title_tokens, lambda s: case when s.term is null or {_is_dropped('s.raw', 's.term')} then null else s.term end) as title_kept,
-               list_transform(abstract_tokens, lambda s: case when s.term is null or {_is_dropped('s.raw', 's.term')} then null else s.term end) as abstract_kept
-        from normalized
-    )
-    select paper_id, feed_date,
-           list_distinct({_ngrams('title_kept')} || {_ngrams('abstract_kept')}) as text_terms,
-           keyword_terms, category_terms
-    from kept
-    """
+    papers as ({papers_sql}),
+    {text_ctes},
+    text_kept as (
+        select paper_id, feed_date, {kept('title_tokens')} as title_kept, {kept('abstract_tokens')} as abstract_kept
+        from {text_last}
+    ),
+    text_terms as (
+        select paper_id, feed_date, list_distinct({_ngrams('title_kept')} || {_ngrams('abstract_kept')}) as terms
+        from text_kept
+    ),
+    keywords as (select paper_id, feed_date, unnest(keywords) as keyword from papers),
+    {keyword_ctes},
+    keyword_terms as (
+        select distinct paper_id, feed_date, array_to_string(list_transform(words, lambda s: s.term), ' ') as term
+        from {keyword_last}
+    ),
+    category_terms as (
+        select distinct paper_id, feed_date, trim(category, {_sql_string(k['space_chars'])}) as term
+        from (select paper_id, feed_date, unnest(categories) as category from papers)
+    ),
+    paper_terms as (
+        select paper_id, feed_date, 'text' as kind, unnest(terms) as term from text_terms
+        union all
+        select paper_id, feed_date, 'keyword', term from keyword_terms where term <> ''
+        union all
+        select paper_id, feed_date, 'category', term from category_terms where term <> ''
+    )"""
 
 
 def paper_terms_sql(papers_sql: str) -> str:
     """A query of the distinct ``(paper_id, feed_date, kind, term)`` of the papers of ``papers_sql``.
 
-    ``papers_sql`` is a query (or table name in a ``select``) with the columns ``paper_id,
-    feed_date, title, abstract, keywords varchar[], categories varchar[]`` (NULLs allowed
-    for the texts and lists). Per paper the rows are exactly ``terms.paper_terms(title,
-    abstract, keywords, categories)``, ``kind`` being 'text', 'keyword' or 'category'.
+    ``papers_sql`` is a query with the columns ``paper_id, feed_date, title, abstract,
+    keywords varchar[], categories varchar[]`` (NULLs allowed for the texts, the lists and
+    their items). Per paper the rows are exactly ``terms.paper_terms(title, abstract,
+    keywords, categories)``, ``kind`` being 'text', 'keyword' or 'category'.
     """
-    return f"""
-    with term_lists as ({_paper_term_lists_sql(papers_sql)})
-    select distinct paper_id, feed_date, kind, term from (
-        select paper_id, feed_date, 'text' as kind, unnest(text_terms) as term from term_lists
-        union all
-        select paper_id, feed_date, 'keyword', unnest(keyword_terms) from term_lists
-        union all
-        select paper_id, feed_date, 'category', unnest(category_terms) from term_lists
-    )
-    """
+    return f"with {_paper_terms_cte(papers_sql)}\n    select distinct paper_id, feed_date, kind, term from paper_terms"
 
 
 def term_counts_sql(papers_sql: str) -> str:
-    """A query of ``(feed_date, kind, term, papers)``: papers per day using each term.
+    """A query of ``(feed_date, kind, term, papers)``: how many papers of the day use the term.
 
-    ``papers_sql`` as for ``paper_terms_sql``, with each ``paper_id`` at most once (a paper's
-    terms are made distinct per paper, then rows are counted).
+    ``papers_sql`` as for ``paper_terms_sql``, with each ``paper_id`` at most once (terms are
+    made distinct per paper, then rows are counted).
     """
-    return f"""
-    with term_lists as ({_paper_term_lists_sql(papers_sql)}),
-    paper_terms as (
-        select feed_date, 'text' as kind, unnest(text_terms) as term from term_lists
-        union all
-        select feed_date, 'keyword', unnest(keyword_terms) from term_lists
-        union all
-        select feed_date, 'category', unnest(category_terms) from term_lists
-    )
-    select feed_date, kind, term, count(*)::integer as papers
-    from paper_terms group by feed_date, kind, term
-    """
+    return (f"with {_paper_terms_cte(papers_sql)}\n    select feed_date, kind, term, count(*)::integer as papers "
+            "from paper_terms group by feed_date, kind, term")
 
 
 def count_terms(con: duckdb.DuckDBPyConnection, papers_sql: str, target_table: str,
