@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 START = dt.date(2015, 1, 1)
@@ -67,11 +68,8 @@ def build(path: str, papers: int, per_day: int, seed: int = 0) -> None:
                      [CATEGORIES[j] for j in rng.integers(0, len(CATEGORIES), rng.integers(1, 4))]))
     with duckdb.connect(path) as con:
         con.execute(f"create or replace table papers ({PAPERS_COLUMNS})")
-        con.executemany("insert into papers values (?, ?, ?, ?, ?, ?)", rows) if len(rows) < 1000 else None
-        if len(rows) >= 1000:
-            import pandas as pd
-            frame = pd.DataFrame(rows, columns=["paper_id", "feed_date", "title", "abstract", "keywords", "categories"])
-            con.execute("insert into papers select * from frame")
+        frame = pd.DataFrame(rows, columns=["paper_id", "feed_date", "title", "abstract", "keywords", "categories"])
+        con.execute("insert into papers select * from frame")
 
 
 def run_sql(path: str, chunk_days: int, threads: int, memory_limit: str) -> dict:
