@@ -1,0 +1,468 @@
+"""Term extraction and daily term counts in DuckDB SQL: the vectorized form of ``terms.py``.
+
+``paper_terms_sql(papers_sql)`` is a query text giving, for every paper of ``papers_sql``, the
+same ``(kind, term)`` pairs as ``terms.paper_terms`` (the specification; read its docstring),
+and ``count_terms`` counts them per day. Everything runs inside DuckDB (list lambdas over the
+tokens of each text, no Python per paper), and the vocabulary (stopwords, boilerplate, plural
+tables) is read from ``terms.py`` so there is one definition of it.
+
+Why the SQL looks the way it does (DuckDB's regexes are RE2: no look-behind, no look-ahead,
+``\\w``/``\\s``/``\\b`` are ASCII-only, while Python's ``re`` is Unicode-aware):
+
+- Python's character classes (``\\w``, ``\\d``, ``\\s``, ``[^\\W_]``, ``str.isupper``,
+  ``str.isalpha``) are enumerated from Python itself over every code point and written out
+  as explicit RE2 ranges, so both sides agree on every character.
+- The cut-out regex's ``\\b`` before a domain needs no emulation: a domain match can only
+  start at the first word character of a run of ``[\\w.-]``, which RE2 reaches first anyway.
+  The ``\\b`` after the top-level domain becomes "followed by ``/...``, a closed ``$...$``,
+  any non-word character (consumed and written back) or the end".
+- The token regex's digit-dot-digit joiner ``(?<=\\d)\\.(?=\\d)`` becomes the grammar
+  ``U(?:U|[-']U)*`` with ``U = non-digit alnum | \\d(?:\\.\\d)*``, which matches the same
+  (longest) tokens.
+- Python's ``str.lower`` differs from DuckDB's ``lower`` on ``İ`` (Python gives ``i̇``) and on
+  the context-dependent final sigma (``aΣ`` -> ``aς``); both are corrected before lowering.
+- Runs and n-grams: each text becomes the list of its tokens and breaks, mapped to the term
+  form or NULL (a break or a dropped token). An n-gram at position i is
+  ``t[i] || ' ' || t[i+1] ...``, NULL as soon as one part is NULL, so runs need no ids.
+
+Chunking: ``count_terms`` holds one chunk's (day, kind, term) groups in a hash table (about
+75 rows per paper after grouping), and DuckDB only runs a scan on several threads when it
+spans several row groups (122,880 rows), so very small chunks are slow and very large ones
+use more memory. Measured (``feed_assets_tests/measure_term_sql.py``, 200,000 arXiv-like
+papers at 700 a day, 2 threads, ``memory_limit='1GB'``): chunks of 7 days 2,800 papers/s,
+peak RSS 935 MiB; 31 days 4,100 papers/s, 1.1 GiB; 92 days 4,300 papers/s, 1.4 GiB; 366 days
+4,300 papers/s, 1.4 GiB. Python ``paper_terms`` alone (no counting): 1,300 papers/s. So pass
+a month of days per call (``RECOMMENDED_CHUNK_DAYS``) with the connection's memory_limit
+set (about 1 GB); ten years (2.5 million papers) then take about 10 minutes. Each call
+appends only the rows of its own days, so calls can run one after another inside one
+transaction. Building the query text costs about 1 s once per process (the character
+classes are enumerated, then cached) and binding about 0.25 s per call.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from functools import lru_cache
+
+import duckdb
+
+from feed_assets.trends import terms as spec
+
+RECOMMENDED_CHUNK_DAYS = 31
+_ALL_CHARS = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+
+
+# ---------------------------------------------------------------------------------------------
+# Python's character classes as RE2 classes
+# ---------------------------------------------------------------------------------------------
+
+def _ranges(chars: str) -> str:
+    """The body of an RE2 character class holding exactly ``chars`` (``\\x{..}`` ranges)."""
+    points = sorted({ord(c) for c in chars})
+    parts = []
+    start = prev = None
+    for point in points + [None]:
+        if prev is not None and point == prev + 1:
+            prev = point
+            continue
+        if start is not None:
+            parts.append(f"\\x{{{start:X}}}" if start == prev else f"\\x{{{start:X}}}-\\x{{{prev:X}}}")
+        start = prev = point
+    return "".join(parts)
+
+
+def _python_class(pattern: str) -> str:
+    """The characters a one-character Python regex (``\\w``, ``[^\\W_]``...) matches."""
+    return "".join(re.findall(pattern, _ALL_CHARS))
+
+
+@lru_cache(maxsize=1)
+def _classes() -> dict[str, str]:
+    """RE2 class bodies of the Python character sets the extraction depends on."""
+    word = _python_class(r"\w")
+    space = _python_class(r"\s")
+    upper = "".join(c for c in _ALL_CHARS if c.isupper())
+    alpha = "".join(c for c in _ALL_CHARS if c.isalpha())
+    # final sigma (str.lower): "cased and not case-ignorable", "case-ignorable", "neither",
+    # read off Python's own lower() by probes (see _sigma_sets)
+    cased, ignorable, neither = _sigma_sets()
+    return {
+        "word": _ranges(word),
+        "alnum": _ranges(_python_class(r"[^\W_]")),
+        "digit": _ranges(_python_class(r"\d")),
+        "alnum_not_digit": _ranges(_python_class(r"[^\W_\d]")),
+        "space": _ranges(space),
+        "space_chars": space,
+        "upper": _ranges(upper),
+        "alpha": _ranges(alpha),
+        "cased": _ranges(cased),
+        "ignorable": _ranges(ignorable),
+        "neither": _ranges(neither),
+    }
+
+
+def _sigma_sets() -> tuple[str, str, str]:
+    """Characters by their role in Python's final-sigma rule, found by probing ``str.lower``.
+
+    Σ lowercases to ς when, skipping case-ignorable characters, a cased character precedes it
+    and none follows. Probes: ``c+Σ`` gives ς iff c is cased and not ignorable, ``a+c+Σ``
+    iff c is ignorable or cased, ``aΣ+c`` iff c is ignorable or not cased.
+    """
+    cased, ignorable, neither = [], [], []
+    for c in _ALL_CHARS:
+        if c == "\u03a3":
+            cased.append(c)
+            continue
+        after_cased = ("a" + c + "\u03a3").lower().endswith("\u03c2")  # ignorable or cased
+        alone = (c + "\u03a3").lower().endswith("\u03c2")  # cased, not ignorable
+        followed = ("a\u03a3" + c).lower()[1] == "\u03c2"  # ignorable, or not cased
+        if alone:
+            cased.append(c)
+        elif after_cased and followed:
+            ignorable.append(c)
+        elif followed:
+            neither.append(c)
+    return "".join(cased), "".join(ignorable), "".join(neither)
+
+
+def _ignore_case(literal: str) -> str:
+    """An RE2 pattern for ``literal`` as Python's ``re.IGNORECASE`` matches it (Unicode folds)."""
+    out = []
+    for char in literal:
+        if char.isalpha():
+            variants = "".join(re.findall(re.escape(char), _ALL_CHARS, re.IGNORECASE))
+            out.append(f"[{_ranges(variants)}]")
+        else:
+            out.append(re.escape(char))
+    return "".join(out)
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _words_regex(words) -> str:
+    """An RE2 alternation matching exactly the given words (to use with regexp_full_match)."""
+    return "(?:" + "|".join(re.escape(word) for word in sorted(words)) + ")"
+
+
+def _sql_list(words) -> str:
+    """A SQL list literal of strings."""
+    return "[" + ", ".join(_sql_string(word) for word in sorted(words)) + "]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Regexes
+# ---------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict[str, str]:
+    """The RE2 patterns: cut-out (with its replacement), token-or-break, and helpers."""
+    k = _classes()
+    nonspace = f"[^{k['space']}]"
+    word = f"[{k['word']}]"
+    not_word = f"[^{k['word']}]"  # after a top-level domain: the \b of the Python pattern
+    url = "(?:" + _ignore_case("http") + _ignore_case("s") + "?://|" + _ignore_case("www") + r"\.)" + nonspace + "+"
+    tlds = "(?:" + "|".join(_ignore_case(tld) for tld in ("com", "org", "net", "io", "ai", "edu")) + ")"
+    tex = r"\$[^$]*\$"
+    domain = (f"{word}[{k['word']}.\\-]*\\.{tlds}"
+              f"(?:/{nonspace}*|{tex}|({not_word})|\\z)")
+    cut_out = f"{url}|{domain}|{tex}"
+    # the Python pattern must still be the one this translates
+    assert spec._CUT_OUT.pattern == (
+        r"(?:https?://|www\.)\S+"
+        r"|\b[\w.-]+\.(?:com|org|net|io|ai|edu)\b(?:/\S*)?"
+        r"|\$[^$]*\$"), "terms._CUT_OUT changed: update term_sql"
+    unit = f"(?:[{k['alnum_not_digit']}]|[{k['digit']}](?:\\.[{k['digit']}])*)"
+    token = f"{unit}(?:{unit}|[\\-']{unit})*"
+    breaks = "[" + "".join(re.escape(c) for c in spec._PHRASE_END) + "]"
+    assert spec._TOKEN_OR_BREAK.pattern == (
+        r"(?P<token>[^\W_]+(?:(?:-|'|(?<=\d)\.(?=\d))[^\W_]+)*)"
+        r"|(?P<break>[" + re.escape(spec._PHRASE_END) + r"])"), "terms._TOKEN_OR_BREAK changed: update term_sql"
+    cased, ign, neither = f"[{k['cased']}]", f"[{k['ignorable']}]", f"[{k['neither']}]"
+    return {
+        "cut_out": cut_out,
+        "token_or_break": f"{token}|{breaks}",
+        "break": breaks,
+        "nonspace_run": f"{nonspace}+",
+        "two_upper": f"[{k['upper']}][^{k['upper']}]*[{k['upper']}]",
+        "upper_then_s": f"[{k['upper']}]s\\z",
+        "alpha": f"[{k['alpha']}]",
+        "all_alpha": f"[{k['alpha']}]+",
+        "possessive": "'" + _ignore_case("s") + "\\z",
+        "final_sigma": f"({cased}{ign}*)\u03a3({ign}*)({neither}|\\z)",
+        "dropped_words": _words_regex(spec.STOPWORDS | spec.BOILERPLATE),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# SQL expressions (Python functions of terms.py, one by one)
+# ---------------------------------------------------------------------------------------------
+
+def _lower(x: str, *, sigma: bool = True) -> str:
+    """Python's ``str.lower`` of the SQL string ``x`` (İ and, with ``sigma``, final sigma fixed)."""
+    p = _patterns()
+    fixed = x
+    if sigma:
+        fixed = (f"(case when contains({x}, '\u03a3') then regexp_replace({x}, "
+                 f"{_sql_string(p['final_sigma'])}, '\\1\u03c2\\2\\3', 'g') else {x} end)")
+    return f"lower(replace({fixed}, '\u0130', 'i\u0307'))"
+
+
+def _keeps_case(x: str) -> str:
+    """``terms.keeps_case``: two or more uppercase characters."""
+    return f"regexp_matches({x}, {_sql_string(_patterns()['two_upper'])})"
+
+
+def _slice_off(x: str, n: int) -> str:
+    """``x[:-n]``."""
+    return f"left({x}, length({x}) - {n})"
+
+
+def _fold_plural(w: str) -> str:
+    """``terms.fold_plural`` of a lowercase SQL string ``w``."""
+    irregular = " ".join(f"when {_sql_string(k)} then {_sql_string(v)}" for k, v in sorted(spec._IRREGULAR_PLURALS.items()))
+
+    def ends(*suffixes: str) -> str:
+        return "(" + " or ".join(f"suffix({w}, {_sql_string(s)})" for s in suffixes) + ")"
+
+    # shortcut first (most words): no final s and not a table word, so every rule leaves it alone
+    table_words = sorted(word for word in set(spec._IRREGULAR_PLURALS) | spec._PLURALS_OF_IS_US if not word.endswith("s"))
+    return f"""(case
+        when not suffix({w}, 's') and {w} not in ({", ".join(map(_sql_string, table_words))}) then {w}
+        when {w} in ({", ".join(map(_sql_string, sorted(spec._IRREGULAR_PLURALS)))}) then (case {w} {irregular} end)
+        when list_contains({_sql_list(spec._PLURALS_OF_IS_US)}, {w}) then {_slice_off(w, 1)}
+        when length({w}) <= 3 or not suffix({w}, 's') or {ends("ss", "us", "is")} then {w}
+        when list_contains({_sql_list(spec._UNCHANGED_IES)}, {w}) then {w}
+        when suffix({w}, 'ies') and not list_contains({_sql_list(spec._IE_NOUNS)}, {w}) then {_slice_off(w, 3)} || 'y'
+        when {ends("sses", "xes", "shes")}
+             or (suffix({w}, 'ches') and not list_contains({_sql_list(spec._CHE_NOUNS)}, {w})) then {_slice_off(w, 2)}
+        when suffix({w}, 'es') and list_contains({_sql_list(spec._SINGULAR_AS_US)}, {_slice_off(w, 2)}) then {_slice_off(w, 2)}
+        when suffix({w}, 'ics') and not list_contains({_sql_list(spec._PLURALS_OF_ICS)}, {w}) then {w}
+        when list_contains({_sql_list(spec._SINGULAR_AS_US)}, {w}) then {w}
+        else {_slice_off(w, 1)}
+    end)"""
+
+
+def _fold_cased(t: str) -> str:
+    """``terms._fold_cased`` of a case-kept SQL string ``t``."""
+    p = _patterns()
+    lowered = _lower(t)
+    folded = _fold_plural("lw")
+    return f"""(case
+        when length({t}) > 2 and regexp_matches({t}, {_sql_string(p['upper_then_s'])}) then {_slice_off(t, 1)}
+        else list_transform([{lowered}], lambda lw: list_transform([{folded}], lambda f:
+                 case when starts_with(lw, f) then left({t}, length(f)) else {t} end)[1])[1]
+    end)"""
+
+
+def _fold_part(x: str) -> str:
+    """``terms._fold_part`` of a case-ruled SQL string ``x``."""
+    p = _patterns()
+    return f"""(case
+        when not regexp_full_match({x}, {_sql_string(p['all_alpha'])}) then {x}
+        when {_keeps_case(x)} then {_fold_cased(x)}
+        else {_fold_plural(x)}
+    end)"""
+
+
+def _case_part(x: str) -> str:
+    """``terms._case_part``: kept if two or more capitals, else Python-lowercased."""
+    return f"(case when {_keeps_case(x)} then {x} else {_lower(x)} end)"
+
+
+def _possessive_cut(token: str) -> str:
+    """``token`` without a final ``'s`` (any letter Python's IGNORECASE takes for s)."""
+    ends = " or ".join(f"suffix({token}, {_sql_string(chr(39) + s)})" for s in _variants("s"))
+    return f"(case when {ends} then {_slice_off(token, 2)} else {token} end)"
+
+
+def _variants(letter: str) -> str:
+    """The characters Python's ``re.IGNORECASE`` matches for ``letter``."""
+    return "".join(re.findall(re.escape(letter), _ALL_CHARS, re.IGNORECASE))
+
+
+def _last_part(x: str) -> str:
+    """The text after the last hyphen of ``x`` (all of it without one)."""
+    return f"string_split({x}, '-')[-1]"
+
+
+UNROLLED_PARTS = 6
+
+
+def _ruled_head(x: str) -> str:
+    """The hyphen parts of ``x`` but the last, each case-ruled, each followed by a hyphen.
+
+    Unrolled up to UNROLLED_PARTS parts: a nested lambda would recompile its regexes for
+    every vector, so it is kept for the rare longer tokens.
+    """
+    parts = f"string_split({x}, '-')"
+    unrolled = ", ".join(f"case when {i} < len({parts}) then {_case_part(f'{parts}[{i}]')} || '-' end"
+                         for i in range(1, UNROLLED_PARTS))
+    nested = (f"array_to_string(list_transform(list_slice({parts}, 1, len({parts}) - 1), "
+              f"lambda part: {_case_part('part')}), '-') || '-'")
+    return f"(case when len({parts}) <= {UNROLLED_PARTS} then concat({unrolled}) else {nested} end)"
+
+
+def _normalize_stages(tokens: str, *, breaks: bool) -> list[str]:
+    """``normalize_token`` over a SQL list of tokens, as successive list_transform stages.
+
+    Each stage is a one-level lambda (nested lambdas recompile their regexes per vector, and
+    an expression repeated in a lambda is evaluated again each time), applied to the
+    previous stage's list (``{prev}``). With ``breaks``, phrase-ending marks become NULL.
+    The last stage gives ``{raw, term}`` structs (NULL for a break).
+    """
+    is_break = f"length(r) = 1 and contains({_sql_string(spec._PHRASE_END)}, r)" if breaks else "false"
+    # fast path: an ASCII word, lowercase but maybe its first letter (most tokens); its
+    # normalized form is fold_plural(lower(r)), kept in 'np' from the first stage on
+    first = (f"list_transform({tokens}, lambda r: case when {is_break} then null "
+             f"when regexp_full_match(r, '[A-Za-z][a-z]*') then {{'raw': r, 'fast': true, 'np': lower(r)}} "
+             f"else {{'raw': r, 'fast': false, 'np': {_possessive_cut('r')}}} end)")
+    head_raw = f"left(s.np, length(s.np) - length({_last_part('s.np')}))"
+    second = f"""list_transform({{prev}}, lambda s: case
+        when s is null then null
+        when s.fast then {{'raw': s.raw, 'fast': true, 'head': '', 'last': s.np}}
+        when not contains(s.np, '-') then {{'raw': s.raw, 'fast': false, 'head': '', 'last': {_case_part('s.np')}}}
+        when not {_keeps_case('s.np')} then {{'raw': s.raw, 'fast': false, 'head': {_lower(head_raw)}, 'last': {_lower(_last_part('s.np'))}}}
+        else {{'raw': s.raw, 'fast': false, 'head': {_ruled_head('s.np')}, 'last': {_case_part(_last_part('s.np'))}}}
+    end)"""
+    third = (f"list_transform({{prev}}, lambda s: case when s is null then null "
+             f"when s.fast then {{'raw': s.raw, 'fast': true, 'term': {_fold_plural('s.last')}}} "
+             f"else {{'raw': s.raw, 'fast': false, 'term': s.head || {_fold_part('s.last')}}} end)")
+    return [first, second, third]
+
+
+def _is_dropped(raw: str, normalized: str) -> str:
+    """``terms.is_dropped``: single character, no letter, stopword or boilerplate."""
+    p = _patterns()
+    dropped = _sql_string(p["dropped_words"])
+    return (f"(length({normalized}) <= 1 or not regexp_matches({normalized}, {_sql_string(p['alpha'])}) "
+            f"or regexp_full_match({_lower(raw, sigma=False)}, {dropped}) "
+            f"or regexp_full_match({_lower(normalized, sigma=False)}, {dropped}))")
+
+
+def _ngrams(kept: str) -> str:
+    """The 1- to MAX_NGRAM-grams of a SQL list of kept terms or NULLs (NULL breaks a run)."""
+    lists = []
+    for n in range(1, spec.MAX_NGRAM + 1):
+        gram = " || ' ' || ".join(f"{kept}[i + {k}]" for k in range(n))
+        lists.append(f"list_transform(range(1, len({kept}) + 2 - {n}), lambda i: {gram})")
+    return f"list_filter(flatten([{', '.join(lists)}]), lambda g: g is not null)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries
+# ---------------------------------------------------------------------------------------------
+
+def _staged(source: str, keys: str, columns: dict[str, str], *, breaks: bool, name: str) -> tuple[str, str]:
+    """CTEs running ``_normalize_stages`` on the token-list ``columns`` of ``source``.
+
+    Returns the CTE text and the name of the last CTE (columns ``keys`` and ``columns``,
+    each a list of ``{raw, term}``).
+    """
+    ctes = []
+    previous = source
+    stages = {column: _normalize_stages(tokens, breaks=breaks) for column, tokens in columns.items()}
+    for index in range(3):
+        current = f"{name}_{index + 1}"
+        selects = ", ".join(f"{stages[column][index].replace('{prev}', column)} as {column}" for column in columns)
+        ctes.append(f"{current} as (select {keys}, {selects} from {previous})")
+        previous = current
+    return ",\n    ".join(ctes), previous
+
+
+def _paper_terms_cte(papers_sql: str) -> str:
+    """CTEs ending in ``paper_terms (paper_id, feed_date, kind, term)``, distinct per paper."""
+    p = _patterns()
+    k = _classes()
+    apostrophe = "'\u2019'"
+
+    def tokens(field: str) -> str:
+        cut = (f"regexp_replace(replace(coalesce({field}, ''), {apostrophe}, ''''), "
+               f"{_sql_string(p['cut_out'])}, ' . \\1', 'g')")
+        return f"regexp_extract_all({cut}, {_sql_string(p['token_or_break'])})"
+
+    words = (f"regexp_extract_all(replace(coalesce(keyword, ''), {apostrophe}, ''''), "
+             f"{_sql_string(p['nonspace_run'])})")
+    text_ctes, text_last = _staged("papers", "paper_id, feed_date",
+                                   {"title_tokens": tokens("title"), "abstract_tokens": tokens("abstract")},
+                                   breaks=True, name="text")
+    keyword_ctes, keyword_last = _staged("keywords", "paper_id, feed_date", {"words": words},
+                                         breaks=False, name="keyword")
+    dropped = _is_dropped("s.raw", "s.term")
+    dropped_words = _sql_string(p["dropped_words"])
+    fast_dropped = (f"length(s.term) <= 1 or regexp_full_match(lower(s.raw), {dropped_words}) "
+                    f"or regexp_full_match(s.term, {dropped_words})")
+
+    def kept(column: str) -> str:
+        return (f"list_transform({column}, lambda s: case when s is null then null "
+                f"when s.fast then (case when {fast_dropped} then null else s.term end) "
+                f"when {dropped} then null else s.term end)")
+
+    return f"""
+    papers as ({papers_sql}),
+    {text_ctes},
+    text_kept as (
+        select paper_id, feed_date, {kept('title_tokens')} as title_kept, {kept('abstract_tokens')} as abstract_kept
+        from {text_last}
+    ),
+    text_terms as (
+        select paper_id, feed_date, list_distinct({_ngrams('title_kept')} || {_ngrams('abstract_kept')}) as terms
+        from text_kept
+    ),
+    keywords as (select paper_id, feed_date, unnest(keywords) as keyword from papers),
+    {keyword_ctes},
+    keyword_terms as (
+        select distinct paper_id, feed_date, array_to_string(list_transform(words, lambda s: s.term), ' ') as term
+        from {keyword_last}
+    ),
+    category_terms as (
+        select distinct paper_id, feed_date, trim(category, {_sql_string(k['space_chars'])}) as term
+        from (select paper_id, feed_date, unnest(categories) as category from papers)
+    ),
+    paper_terms as (
+        select paper_id, feed_date, 'text' as kind, unnest(terms) as term from text_terms
+        union all
+        select paper_id, feed_date, 'keyword', term from keyword_terms where term <> ''
+        union all
+        select paper_id, feed_date, 'category', term from category_terms where term <> ''
+    )"""
+
+
+def paper_terms_sql(papers_sql: str) -> str:
+    """A query of the distinct ``(paper_id, feed_date, kind, term)`` of the papers of ``papers_sql``.
+
+    ``papers_sql`` is a query with the columns ``paper_id, feed_date, title, abstract,
+    keywords varchar[], categories varchar[]`` (NULLs allowed for the texts, the lists and
+    their items). Per paper the rows are exactly ``terms.paper_terms(title, abstract,
+    keywords, categories)``, ``kind`` being 'text', 'keyword' or 'category'.
+    """
+    return f"with {_paper_terms_cte(papers_sql)}\n    select distinct paper_id, feed_date, kind, term from paper_terms"
+
+
+def term_counts_sql(papers_sql: str) -> str:
+    """A query of ``(feed_date, kind, term, papers)``: how many papers of the day use the term.
+
+    ``papers_sql`` as for ``paper_terms_sql``, with each ``paper_id`` at most once (terms are
+    made distinct per paper, then rows are counted).
+    """
+    return (f"with {_paper_terms_cte(papers_sql)}\n    select feed_date, kind, term, count(*)::integer as papers "
+            "from paper_terms group by feed_date, kind, term")
+
+
+def count_terms(con: duckdb.DuckDBPyConnection, papers_sql: str, target_table: str,
+                params: list | None = None) -> int:
+    """Insert into ``target_table`` (``feed_date, kind, term, papers``) the term counts of ``papers_sql``.
+
+    Runs one statement on ``con`` and neither begins nor commits a transaction, so it can be
+    called inside the caller's transaction (delete the days first, then call it once per
+    chunk of days). ``params`` are bound to ``papers_sql``'s ``?`` placeholders. Returns the
+    number of rows inserted. For memory, pass chunks of days, not ten years at once
+    (``RECOMMENDED_CHUNK_DAYS``).
+    """
+    cursor = con.execute(f"insert into {target_table} (feed_date, kind, term, papers) {term_counts_sql(papers_sql)}",
+                         params or [])
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
