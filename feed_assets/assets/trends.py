@@ -15,7 +15,6 @@ from feed_assets.assets.papers import derived_table, refresh_metadata
 from feed_assets.reports.rising_terms_chart import render_rising_terms_chart
 from feed_assets.resources import FeedStorage, TrendSettingsResource, Warehouse
 from feed_assets.trends.significance import rising_terms_by_day
-from feed_assets.trends.terms import paper_terms
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.trends import (
     refresh_author_activity,
@@ -43,7 +42,7 @@ def term_daily_counts(warehouse: Warehouse) -> dg.MaterializeResult:
     """
     with warehouse.connection() as con:
         with warehouse.write(con):
-            refresh = refresh_term_daily_counts(con, paper_terms)
+            refresh = refresh_term_daily_counts(con)
         top = con.execute("""
             select kind, term, papers from term_daily_counts where feed_date = ?
             order by papers desc, kind, term limit 15

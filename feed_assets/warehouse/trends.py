@@ -1,35 +1,36 @@
 """Writes of the trend tables: each pulls the changes of the tables it reads, works out the days
 they touch, and rebuilds those days set-based, in the caller's transaction.
 
-A paper counts once, on the day it was first seen; the term extraction and the statistics
-are pure code passed in (``feed_assets.trends``); this module only moves rows.
+A paper counts once, on the day it was first seen. Terms are extracted and counted in SQL
+(``trends.term_sql``); the statistics of rising terms are pure code passed in
+(``trends.significance``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import duckdb
 import pandas as pd
 
+from feed_assets.trends.term_sql import RECOMMENDED_CHUNK_DAYS, count_terms
 from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import TABLES
 from feed_assets.warehouse.writes import insert_rows
 
-TermExtractor = Callable[[str | None, str | None, Iterable[str], Iterable[str]], list[tuple[str, str]]]
 RisingTerms = Callable[[pd.DataFrame], pd.DataFrame]
 TOP_PAPERS_PER_PERIOD = 10
 # trend days computed per statement: bounds the memory of the windowed counts
 TREND_DAYS_PER_BATCH = 120
 
-# the papers first seen on the days of temp table ``trend_days``, with the keywords and
-# categories of all their listings
-FIRST_SEEN_PAPERS = """
+# the papers first seen on the days of temp table ``trend_days`` (and between two bound dates,
+# for FIRST_SEEN_PAPERS_BETWEEN), with the keywords and categories of all their listings
+_FIRST_SEEN_PAPERS = """
     with day_papers as (
         select paper_id, first_seen_date, title, abstract, authors from papers
-        where first_seen_date in (select feed_date from trend_days)
+        where first_seen_date in (select feed_date from trend_days) {between}
     ), tags as (
         select paper_id, list_sort(list_distinct(flatten(list(keywords)))) as keywords,
                list_sort(list_distinct(flatten(list(categories)))) as categories
@@ -40,6 +41,8 @@ FIRST_SEEN_PAPERS = """
            coalesce(t.keywords, []) as keywords, coalesce(t.categories, []) as categories
     from day_papers d left join tags t using (paper_id)
 """
+FIRST_SEEN_PAPERS = _FIRST_SEEN_PAPERS.format(between="")
+FIRST_SEEN_PAPERS_BETWEEN = _FIRST_SEEN_PAPERS.format(between="and first_seen_date between ? and ?")
 
 
 def _first_seen_days(con: duckdb.DuckDBPyConnection, changes: Pull, table: str) -> None:
@@ -65,27 +68,28 @@ def _days(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
     return [row[0] for row in con.execute("select feed_date from trend_days order by 1").fetchall()]
 
 
-def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection, extract: TermExtractor) -> Refresh:
+def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
     """Recount, for every first-seen day the papers' changes touch, the papers using each term,
     and the day's number of new papers (``trend_day_totals``, also 0 for a loaded day that
-    brought no new paper, so that every feed day is a day of the trend windows)."""
+    brought no new paper, so that every feed day is a day of the trend windows).
+
+    Terms are extracted and counted in SQL (``trends.term_sql``), a chunk of days per
+    statement to bound memory.
+    """
     changes = pull(con, "term_daily_counts", ["papers", "raw_dumps"])
     _first_seen_days(con, changes, "term_daily_counts")
-    papers = con.execute(FIRST_SEEN_PAPERS).fetchall()
-    rows = [(first_seen, kind, term)
-            for _, first_seen, title, abstract, _, keywords, categories in papers
-            for kind, term in extract(title, abstract, keywords, categories)]
-    terms = pd.DataFrame(rows, columns=["feed_date", "kind", "term"])
-    counts = terms.groupby(["feed_date", "kind", "term"]).size().rename("papers").reset_index()
     for table in ("term_daily_counts", "trend_day_totals"):
         _replace_days(con, table, next_version(con, table))
-    insert_rows(con, "term_daily_counts", counts)
+    days = _days(con)
+    for start in range(0, len(days), RECOMMENDED_CHUNK_DAYS):
+        chunk = days[start:start + RECOMMENDED_CHUNK_DAYS]
+        count_terms(con, f"select paper_id, first_seen_date as feed_date, title, abstract, keywords, categories "
+                         f"from ({FIRST_SEEN_PAPERS_BETWEEN})", "term_daily_counts", [chunk[0], chunk[-1]])
     con.execute("""
         insert into trend_day_totals
         select d.feed_date, count(p.paper_id) from trend_days d
         left join papers p on p.first_seen_date = d.feed_date group by all
     """)
-    days = _days(con)
     changes.done(con)
     return Refresh(len(days), days, changes.full)
 
