@@ -1,5 +1,9 @@
 """A paper's terms: normalized n-grams of its title and abstract, its keywords and categories.
 
+This module is the specification, in plain Python, one paper at a time. The warehouse counts
+terms with its vectorized form in DuckDB SQL (``term_sql.py``), which reads its vocabulary
+from here and is tested to give exactly the same terms.
+
 Text terms (``text_terms``)
 ---------------------------
 1. URLs, domain names (``github.com/x``) and TeX math (``$...$``) are cut out; each acts
