@@ -137,9 +137,12 @@ def measure(name: str, root: Path, years: int) -> dict:
     out = root / f"{name}.json"
     # the partitions are built when feed_assets is imported: they must start with the history
     env = {**os.environ, "FEED_START_DATE": synthetic_start(years).isoformat()} if name != "p1" else None
-    subprocess.run([sys.executable, "-m", "feed_assets_tests.benchmark", "--scenario", name, "--root", str(root),
-                    "--years", str(years), "--out", str(out)], check=True, env=env,
-                   stderr=(root / f"{name}.log").open("w"))  # Dagster's event log lines, kept out of sight
+    log = root / f"{name}.log"  # Dagster's event log lines, kept out of sight unless it fails
+    with log.open("w") as stderr:
+        done = subprocess.run([sys.executable, "-m", "feed_assets_tests.benchmark", "--scenario", name,
+                               "--root", str(root), "--years", str(years), "--out", str(out)], env=env, stderr=stderr)
+    if done.returncode:
+        raise SystemExit(f"{name} failed:\n" + log.read_text()[-4000:])
     measured = json.loads(out.read_text())
     measured["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return measured

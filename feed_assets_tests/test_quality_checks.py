@@ -72,6 +72,12 @@ def test_a_partial_day_is_a_blocking_failure_and_a_weekend_is_not(feed: Feed):
     hf_day(feed.inbox / saturday.isoformat(), saturday, 0)
     assert check_results(feed.materialize(saturday))["days_are_complete"].passed
 
+    # a backfill of more than a week meets real quiet days (holidays): it warns and goes on
+    backfill = feed.materialize(partial - dt.timedelta(days=7), partial)
+    check = check_results(backfill)["days_are_complete"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert backfill.success and TREND_ASSETS <= materialized(backfill)
+
 
 def test_schema_drift_and_page_dates_are_warnings(feed: Feed):
     day = dt.date(2024, 3, 5)
