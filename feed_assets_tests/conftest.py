@@ -102,7 +102,8 @@ def sample_feed(feed: Feed) -> Feed:
     return feed
 
 
-SLOW_MODULES = {"test_command_line", "test_ui_browser", "test_concurrent_access", "test_http_replay_shared"}
+SLOW_MODULES = {"test_command_line", "test_ui_browser", "test_concurrent_access", "test_http_replay_shared",
+                "test_crash_recovery", "test_term_sql"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,8 +1,9 @@
 """The identity rules of ``identity.rules``, applied set-based inside the warehouse: the one
 production form of the rules (the tests hold a plain-Python reference to check it against).
 
-A write that replaces a range of days can change the paper of only the entries that share
-a title or abstract key with what it removed or inserted (the first hop), and of the
+A write that replaces a range of days can change the paper of only the entries without an
+arXiv id that share a title or abstract key with what it removed or inserted (the first
+hop), and of the
 abstract-only entries that share an abstract with a titled entry of that first hop (the
 second hop): titled entries depend only on arXiv entries, whose paper never changes, and
 abstract-only entries depend only on titled ones. ``resolve_identities`` re-applies the
@@ -37,13 +38,15 @@ _STATEMENTS = (
     select title_key, abstract_key from {removed}
     union select title_key, abstract_key from {incoming}
     """,
-    # first hop in the history (what is left of paper_appearances), and every incoming row
+    # first hop in the history (what is left of paper_appearances), and every incoming row; an
+    # entry with an arXiv id is always its arXiv paper, so only entries without one can change
     f"""
     create or replace temp table identity_candidates as
     select {_KEY_COLUMNS}, paper_id as old_paper_id, match_rule as old_match_rule, false as incoming
     from paper_appearances
-    where title_key in (select title_key from identity_touched)
-       or abstract_key in (select abstract_key from identity_touched)
+    where arxiv_id is null
+      and (title_key in (select title_key from identity_touched)
+           or abstract_key in (select abstract_key from identity_touched))
     union all
     select {_KEY_COLUMNS}, null, null, true from {{incoming}}
     """,

@@ -7,9 +7,11 @@ import duckdb
 from feed_assets.warehouse.schema import ensure_schema
 
 # Readers order what they read, so inserts need not keep the order of their input: DuckDB
-# then streams large inserts with less memory.
+# then streams large inserts with less memory. DuckDB's own memory is capped (it spills to
+# disk beyond it) so that a run of years stays within a couple of GiB with Python's share.
 SESSION_SETTINGS: dict[str, str] = {
     "preserve_insertion_order": "false",
+    "memory_limit": "'1GB'",
 }
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from feed_assets.warehouse.rows import RangeRows, parse_dump_columns
 
 # a batch of days is parsed and written together; its raw bytes stay below this
-BATCH_BYTES = 96 * 2**20
+BATCH_BYTES = 48 * 2**20
 # below this many bytes a batch is parsed in the run's own process (a pool costs a start-up)
 POOL_THRESHOLD_BYTES = 4 * 2**20
 

@@ -23,7 +23,7 @@ from feed_assets.warehouse.writes import insert_rows
 RisingTerms = Callable[[pd.DataFrame], pd.DataFrame]
 TOP_PAPERS_PER_PERIOD = 10
 # trend days computed per statement: bounds the memory of the windowed counts
-TREND_DAYS_PER_BATCH = 120
+TREND_DAYS_PER_BATCH = 31
 
 # the papers first seen on the days of temp table ``trend_days`` (and between two bound dates,
 # for FIRST_SEEN_PAPERS_BETWEEN), with the keywords and categories of all their listings

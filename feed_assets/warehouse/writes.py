@@ -145,10 +145,12 @@ def replace_entries(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], app
             select i.*, r.paper_id, r.match_rule
             from incoming_appearances i join identity_resolved r using (appearance_id)
         """)
-    record_changes(con, appearances_version, "paper_appearances", """
+    # the rows removed, the rows inserted, and the history rows whose paper or rule changed
+    changed = """(incoming or old_paper_id is distinct from paper_id or old_match_rule is distinct from match_rule)"""
+    record_changes(con, appearances_version, "paper_appearances", f"""
         select feed_date as day, paper_id from removed_appearances
-        union select feed_date, paper_id from identity_resolved
-        union select feed_date, old_paper_id from identity_resolved where old_paper_id is not null
+        union select feed_date, paper_id from identity_resolved where {changed}
+        union select feed_date, old_paper_id from identity_resolved where {changed} and old_paper_id is not null
     """)
     reresolved = con.execute("""
         select count(*) from identity_resolved
