@@ -112,3 +112,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "feed" in getattr(item, "fixturenames", ()) or item.module.__name__.split(".")[-1] in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+def days_not_loaded(result, asset: str = "raw_dumps") -> str:
+    """What the run's ``days_were_loaded`` check says of ``asset``: the days left as they were,
+    and why ("" when every day loaded)."""
+    (evaluation,) = [e for e in result.get_asset_check_evaluations()
+                     if e.check_name == "days_were_loaded" and e.asset_key.to_user_string() == asset]
+    return "" if evaluation.passed else evaluation.metadata["why"].value

@@ -19,11 +19,15 @@ def test_definitions_load_with_every_asset_job_schedule_sensor_and_check():
     schedule = defs.resolve_schedule_def("daily_feed_schedule")
     assert schedule.cron_schedule == "0 6 * * *" and schedule.job_name == "daily_feed_job"
     assert defs.resolve_sensor_def("inbox_sensor").job_name == "daily_feed_job"
-    checks = {key.name: key.asset_key.to_user_string() for key in defs.resolve_asset_graph().asset_check_keys}
+    checks = {(key.name, key.asset_key.to_user_string()) for key in defs.resolve_asset_graph().asset_check_keys}
     assert checks == {
-        "papers_have_unique_ids": "papers", "days_are_complete": "paper_appearances",
-        "no_rejected_entries": "rejected_entries", "page_dates_match_feed_dates": "paper_appearances",
-        "hf_items_have_the_known_fields": "raw_dumps", "sources_are_not_empty_on_weekdays": "daily_feed_stats"}
+        ("papers_have_unique_ids", "papers"), ("days_are_complete", "paper_appearances"),
+        ("no_rejected_entries", "rejected_entries"), ("page_dates_match_feed_dates", "paper_appearances"),
+        ("hf_items_have_the_known_fields", "raw_dumps"), ("sources_are_not_empty_on_weekdays", "daily_feed_stats"),
+        *(("rows_are_unique", table) for table in (
+            "raw_dumps", "paper_appearances", "daily_feed_stats", "term_daily_counts", "trending_terms",
+            "top_papers", "author_activity", "category_trends")),
+    }
 
 
 PER_DAY_ASSETS = {"raw_dumps", "paper_appearances", "rejected_entries"}

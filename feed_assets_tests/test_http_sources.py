@@ -8,7 +8,6 @@ import json
 import time
 from collections.abc import Callable
 
-import dagster as dg
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -16,7 +15,7 @@ from werkzeug import Request, Response
 from feed_assets.resources import ArxivSource, FeedSources, HuggingFaceSource
 from feed_assets.sources.arxiv import Pacer
 from feed_assets.sources.http import FetchError, HttpFetcher, RetryPolicy
-from feed_assets_tests.conftest import Feed
+from feed_assets_tests.conftest import Feed, days_not_loaded
 
 DAY = dt.date(2024, 3, 4)
 FAST_RETRIES = {"max_attempts": 3, "max_retry_seconds": 10.0, "backoff_initial_seconds": 0.01,
@@ -174,10 +173,8 @@ def test_a_bad_body_fails_its_day_by_url_keeps_the_bytes_and_other_days_load(htt
     httpserver.expect_request("/api/daily_papers").respond_with_handler(good)
     feed = hf_feed(httpserver, max_body_bytes=1000)
 
-    result = feed.materialize(bad_day, good_day, raise_on_error=False)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
-    message = failure.step_failure_data.user_failure_data.description
+    result = feed.materialize(bad_day, good_day)
+    message = days_not_loaded(result)
     assert f"{bad_day}: huggingface: http://" in message and "date=" + bad_day.isoformat() in message
     assert problem in message
     ((sha, outcome, logged_problem),) = feed.query(
@@ -252,8 +249,8 @@ def test_xml_with_an_entity_expansion_attack_is_refused_and_kept(httpserver, tmp
     sources = FeedSources(enabled=["arxiv"], huggingface=HuggingFaceSource(),
                           arxiv=ArxivSource(base_url=httpserver.url_for(""), min_interval_seconds=0.0, **FAST_RETRIES))
     feed = Feed(tmp_path / "data", instance, sources)
-    result = feed.materialize(DAY, raise_on_error=False)
-    assert not result.success
+    result = feed.materialize(DAY)
+    assert "unsafe XML refused" in days_not_loaded(result)
     ((problem, sha),) = feed.query("select problem, sha256 from fetch_log")
     assert "unsafe XML refused" in problem
     assert (feed.data_dir / "raw" / sha[:2] / sha).read_text() == bomb

@@ -8,6 +8,7 @@ import json
 import dagster as dg
 import duckdb
 
+from feed_assets.assets.checks import UNIQUE_KEY_TABLES, rows_are_unique
 from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
 
 TREND_ASSETS = {"term_daily_counts", "trending_terms", "top_papers", "author_activity", "category_trends"}
@@ -99,3 +100,19 @@ def test_schema_drift_and_page_dates_are_warnings(feed: Feed):
     page = checks["page_dates_match_feed_dates"]
     assert not page.passed and page.metadata["mismatched_dumps"].value == 1
     assert result.success  # warnings never stop a run
+
+
+def test_a_duplicated_row_is_caught_by_its_tables_unique_key_check(sample_feed: Feed):
+    assert sample_feed.materialize(SAMPLE_START, SAMPLE_END).success
+    with duckdb.connect(str(sample_feed.warehouse_path)) as con:
+        for table in ("paper_appearances", "term_daily_counts"):
+            con.execute(f"insert into {table} select * from {table} where feed_date = '2024-03-05' limit 1")
+    checks_only = dg.define_asset_job("unique_keys", selection=dg.AssetSelection.checks(rows_are_unique))
+    job = dg.Definitions.merge(sample_feed.defs, dg.Definitions(jobs=[checks_only])).resolve_job_def("unique_keys")
+    result = job.execute_in_process(instance=sample_feed.instance, tags={
+        "dagster/asset_partition_range_start": "2024-03-04", "dagster/asset_partition_range_end": "2024-03-06"})
+    unique = {evaluation.asset_key.to_user_string(): evaluation for evaluation in result.get_asset_check_evaluations()}
+    assert set(unique) == set(UNIQUE_KEY_TABLES)
+    assert {table for table, evaluation in unique.items() if not evaluation.passed} == {
+        "paper_appearances", "term_daily_counts"}
+    assert unique["paper_appearances"].metadata["duplicate_keys"].value == 1

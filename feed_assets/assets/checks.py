@@ -6,10 +6,11 @@ from collections import Counter
 
 import dagster as dg
 
-from feed_assets.assets.ingestion import markdown_table
+from feed_assets.assets.ingestion import NOT_LOADED, markdown_table
 from feed_assets.parsing import JsonProblem, load_json
 from feed_assets.partitions import run_days
 from feed_assets.resources import WAREHOUSE_POOL, FeedStorage, Warehouse
+from feed_assets.warehouse.schema import TABLES
 
 # a day has collapsed when its entries fall below this fraction of the source's recent weekday norm
 COLLAPSE_FRACTION = 0.25
@@ -149,5 +150,74 @@ def sources_are_not_empty_on_weekdays(warehouse: Warehouse) -> dg.AssetCheckResu
         "empty_weekdays": len(empty), "days": markdown_table(empty)})
 
 
+
+
+# Each table's natural key (warehouse/schema.py) must be unique. A crash can never leave a
+# duplicate (every write is one transaction, and no index can fall out of step with its
+# table), and this check would show one if it did. The per-day tables are checked on the
+# run's days, the derived ones on the days their last materialization touched.
+UNIQUE_KEY_TABLES = ("raw_dumps", "paper_appearances", "daily_feed_stats", "term_daily_counts", "trending_terms",
+                     "top_papers", "author_activity", "category_trends")
+PER_DAY_TABLES = ("raw_dumps", "paper_appearances")
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec("rows_are_unique", asset=table,
+                             description=f"No two rows of {table} share its natural key "
+                                         f"({', '.join(TABLES[table].natural_key)}).")
+           for table in UNIQUE_KEY_TABLES],
+    pool=WAREHOUSE_POOL,
+)
+def rows_are_unique(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+    run = check_days(context)
+    with warehouse.connection() as con:
+        for table in UNIQUE_KEY_TABLES:
+            if table in PER_DAY_TABLES:
+                days = (min(run), max(run)) if run else None
+            else:
+                days = _days_touched(context, table)
+            spec = TABLES[table]
+            key = ", ".join(spec.natural_key)
+            duplicates = con.execute(f"""
+                select {key}, count(*) as copies from {table}
+                where ? or {spec.day_column} between ? and ?
+                group by all having count(*) > 1 order by copies desc limit 10
+            """, [days is None and table not in PER_DAY_TABLES, *(days or (None, None))]).df()
+            yield dg.AssetCheckResult(asset_key=table, check_name="rows_are_unique", passed=duplicates.empty,
+                                      metadata={"days_checked": f"{days[0]}...{days[1]}" if days else "all",
+                                                "duplicate_keys": len(duplicates),
+                                                "examples": markdown_table(duplicates)})
+
+
+def _days_touched(context: dg.AssetCheckExecutionContext, table: str) -> tuple[dt.date, dt.date] | None:
+    """The days the table's last materialization recomputed (None: check the whole table)."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(table))
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    first, last = metadata.get("first_day_touched"), metadata.get("last_day_touched")
+    if not (first and last and first.value and last.value):
+        return None
+    return dt.date.fromisoformat(first.value), dt.date.fromisoformat(last.value)
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec("days_were_loaded", asset=asset,
+                             description="Every day of the run was loaded: a day whose file matched no format, "
+                                         "whose fetch failed or whose dump could not be parsed is left as it was "
+                                         "and named here (the other days go on).")
+           for asset in ("raw_dumps", "paper_appearances")],
+)
+def days_were_loaded(context: dg.AssetCheckExecutionContext):
+    for asset in ("raw_dumps", "paper_appearances"):
+        event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+        metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+        failures = metadata[NOT_LOADED].value if NOT_LOADED in metadata else []
+        yield dg.AssetCheckResult(
+            asset_key=asset, check_name="days_were_loaded", passed=not failures,
+            description=None if not failures else f"{len(failures)} day(s) not loaded, left as they were: "
+                                                  + "; ".join(failures[:5]),
+            metadata={"days_not_loaded": len(failures),
+                      "why": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures) or "_(none)_")})
+
+
 quality_checks = [papers_have_unique_ids, days_are_complete, no_rejected_entries, page_dates_match_feed_dates,
-                  hf_items_have_the_known_fields, sources_are_not_empty_on_weekdays]
+                  hf_items_have_the_known_fields, sources_are_not_empty_on_weekdays, rows_are_unique, days_were_loaded]

@@ -27,12 +27,13 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = PREVIEW_ROWS) -> dg.Meta
     return dg.MetadataValue.md(frame.head(max_rows).to_markdown(index=False))
 
 
-def failure(what: str, failures: list[str]) -> dg.Failure:
-    """The step's failure, listing the days (and why) that were left as they were."""
-    return dg.Failure(
-        description=f"{len(failures)} {what} not loaded (the others were stored):\n" + "\n".join(failures),
-        metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
-    )
+def not_loaded(failures: list[str]) -> dict:
+    """Metadata naming the days (and why) that a step left as they were; the check
+    ``days_were_loaded`` reads it and fails, in red, while the other days go on downstream."""
+    return {NOT_LOADED: dg.MetadataValue.json(failures)}
+
+
+NOT_LOADED = "not_loaded"
 
 
 class RawDumpsConfig(dg.Config):
@@ -60,8 +61,9 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     same bytes changes nothing, and a changed file or response is a new dump (the old bytes
     stay in the raw store). The warehouse is not held while fetching: the run's days are
     collected first, then written in one transaction. A day whose file matches no format,
-    or whose fetch fails, is reported by name and left as it was; the other days are
-    stored, and the step fails at the end so the UI shows which days need attention.
+    or whose fetch fails, is left as it was and named (with why) in the ``not_loaded``
+    metadata, which the check ``days_were_loaded`` turns red; the other days are stored and
+    go on downstream.
     """
     store = storage.raw_store
     data_dir = Path(storage.data_dir)
@@ -110,9 +112,8 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     with warehouse.connection() as con, warehouse.write(con):
         replace_raw_dumps(con, pd.DataFrame(slots, columns=["feed_date", "channel", "source"]), frame)
         append_fetch_log(con, pd.DataFrame(fetch_log, columns=TABLES["fetch_log"].column_names))
-    if failures:
-        raise failure("day/source(s)", failures)
     return dg.MaterializeResult(metadata={
+        **not_loaded(failures),
         "dagster/row_count": len(frame),
         "days": len(days),
         "sources": ", ".join(sources.enabled),
@@ -147,7 +148,9 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
 )
 def parsed_entries(context: dg.AssetExecutionContext, storage: FeedStorage, warehouse: Warehouse):
     """Parse every dump of the run's days (on every core) and replace those days' appearances and
-    rejections set-based, resolving identity once over everything the days touch."""
+    rejections set-based, resolving identity once over everything the days touch. A day whose
+    dump cannot be parsed is left as it was and named in ``not_loaded`` (check
+    ``days_were_loaded``); the other days load."""
     days = partition_days(context)
     store = storage.raw_store
     totals = {"entries": 0, "rejected": 0, "reresolved": 0}
@@ -183,11 +186,10 @@ def parsed_entries(context: dg.AssetExecutionContext, storage: FeedStorage, ware
                 context.log.info(f"batch {number} of {len(batches)}: {written.days} day(s), {written.entries} "
                                  f"entries, {written.rejected} rejected, {written.reresolved} identities "
                                  "re-resolved")
-    if failures:
-        raise failure("day(s)", failures)
     rejected = pd.concat(rejected_preview) if rejected_preview else pd.DataFrame(
         columns=TABLES["rejected_entries"].column_names)
     yield dg.MaterializeResult(asset_key="paper_appearances", metadata={
+        **not_loaded(failures),
         "dagster/row_count": totals["entries"],
         "days": len(days),
         "identities_reresolved": totals["reresolved"],

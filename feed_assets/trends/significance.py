@@ -144,18 +144,11 @@ def smoothed_log_odds(
     return window_log_odds - baseline_log_odds
 
 
-def _bh_q_values(tested: pd.DataFrame, groups: list[str]) -> np.ndarray:
+def _bh_q_values(tested: pd.DataFrame, groups: list[str]) -> pd.Series:
     """Benjamini-Hochberg q-values of the tested terms, computed separately per group (a day's
-    terms of one kind): ``p * m / rank``, made monotone from the largest p down, capped at 1
-    (what ``scipy.stats.false_discovery_control(method="bh")`` gives for each group)."""
-    ordered = tested[groups + ["p_value"]].sort_values(groups + ["p_value"], kind="mergesort")
-    by_group = ordered.groupby(groups, sort=False)["p_value"]
-    rank = by_group.cumcount().to_numpy() + 1
-    size = by_group.transform("size").to_numpy()
-    raw = pd.Series(ordered["p_value"].to_numpy() * (size / rank), index=ordered.index)
-    reversed_groups = [ordered[g].iloc[::-1] for g in groups]
-    monotone = raw.iloc[::-1].groupby(reversed_groups, sort=False).cummin().iloc[::-1]
-    return np.minimum(monotone, 1.0).reindex(tested.index).to_numpy()
+    terms of one kind)."""
+    return tested.groupby(groups, sort=False)["p_value"].transform(
+        lambda p_values: false_discovery_control(p_values.to_numpy(), method="bh"))
 
 
 def _without_redundant_parts(passing: pd.DataFrame, groups: list[str]) -> pd.DataFrame:

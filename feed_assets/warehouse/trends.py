@@ -51,7 +51,7 @@ def _first_seen_days(con: duckdb.DuckDBPyConnection, changes: Pull, table: str) 
     first-seen day, every day of those tables and every day ``table`` has)."""
     others = [name for name in changes.tables if name != "papers"]
     if changes.full:
-        scope = " union ".join([f"select first_seen_date as day from papers", f"select feed_date from {table}",
+        scope = " union ".join(["select first_seen_date as day from papers", f"select feed_date from {table}",
                                 *(f"select feed_date from {name}" for name in others)])
     else:
         scope = changes.days(*changes.tables)
