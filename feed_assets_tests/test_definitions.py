@@ -24,6 +24,7 @@ def test_definitions_load_with_every_asset_job_schedule_sensor_and_check():
         ("papers_have_unique_ids", "papers"), ("days_are_complete", "paper_appearances"),
         ("no_rejected_entries", "rejected_entries"), ("page_dates_match_feed_dates", "paper_appearances"),
         ("hf_items_have_the_known_fields", "raw_dumps"), ("sources_are_not_empty_on_weekdays", "daily_feed_stats"),
+        ("days_were_loaded", "raw_dumps"), ("days_were_loaded", "paper_appearances"),
         *(("rows_are_unique", table) for table in (
             "raw_dumps", "paper_appearances", "daily_feed_stats", "term_daily_counts", "trending_terms",
             "top_papers", "author_activity", "category_trends")),

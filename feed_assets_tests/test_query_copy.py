@@ -65,3 +65,12 @@ def test_the_query_copy_holds_every_table_the_warehouse_holds(sample_feed: Feed)
             order = TABLE_ORDER.get(table, "all")
             expected = sample_feed.query(f"select * from {table} order by {order}")
             assert published.execute(f"select * from {table} order by {order}").fetchall() == expected, table
+
+
+def test_a_data_folder_with_quotes_and_glob_characters_is_published_and_queried(tmp_path, instance):
+    feed = Feed(tmp_path / "q'dir [ab]*", instance)
+    generate_sample_inbox(feed.inbox, start=dt.date(2024, 3, 1), days=3)
+    assert feed.materialize(dt.date(2024, 3, 1), dt.date(2024, 3, 3)).success
+    with duckdb.connect(str(feed.data_dir / "query.duckdb"), read_only=True) as copy:
+        published = copy.execute("select count(*) from paper_appearances").fetchone()[0]
+    assert published == feed.query("select count(*) from paper_appearances")[0][0] > 0
