@@ -57,3 +57,20 @@ def test_lineage_runs_from_raw_bytes_to_stats():
     assert upstream["daily_feed_stats"] == {"papers", "rejected_entries", "raw_dumps"}
     assert upstream["trending_terms"] == {"term_daily_counts"}
     assert upstream["term_daily_counts"] == {"papers", "paper_appearances"}
+
+
+def test_every_table_asset_shows_its_columns_as_described_in_duckdb():
+    import duckdb
+
+    from feed_assets.warehouse.connection import prepare
+
+    con = prepare(duckdb.connect())
+    comments = {(table, column): comment for table, column, comment in con.execute(
+        "select table_name, column_name, comment from duckdb_columns()").fetchall()}
+    for spec in defs.resolve_all_asset_specs():
+        schema = spec.metadata["dagster/column_schema"]
+        table = spec.key.to_user_string()
+        columns = [name for (t, name) in comments if t == table]
+        assert [column.name for column in schema.columns] == columns, table
+        for column in schema.columns:
+            assert column.description and comments[(table, column.name)] == column.description, (table, column.name)

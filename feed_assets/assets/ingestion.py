@@ -14,7 +14,7 @@ from feed_assets.partitions import daily_partitions, partition_days
 from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse
 from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_day
 from feed_assets.warehouse.parse_pool import DumpParser, StoredDump, day_batches
-from feed_assets.warehouse.schema import TABLES
+from feed_assets.warehouse.schema import TABLES, column_schema_metadata
 from feed_assets.warehouse.writes import append_fetch_log, replace_entries, replace_raw_dumps
 
 PREVIEW_ROWS = 10
@@ -49,6 +49,7 @@ class RawDumpsConfig(dg.Config):
     group_name="ingestion",
     kinds={"duckdb", "file"},
     pool=WAREHOUSE_POOL,
+    metadata=column_schema_metadata("raw_dumps"),
 )
 def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage: FeedStorage,
               sources: FeedSources, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -127,6 +128,7 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     specs=[
         dg.AssetSpec(
             "paper_appearances", deps=["raw_dumps"], group_name="warehouse", kinds={"duckdb"},
+            metadata=column_schema_metadata("paper_appearances"),
             description=(
                 "Each well-formed entry of each dump: feed date, dump, position, source and format, "
                 "the paper it is (paper_id, with the match_rule that decided it) and what the dump "
@@ -136,6 +138,7 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
         ),
         dg.AssetSpec(
             "rejected_entries", deps=["raw_dumps"], group_name="warehouse", kinds={"duckdb"},
+            metadata=column_schema_metadata("rejected_entries"),
             description=(
                 "Each malformed item, kept aside with its day, dump, position, the place in the file, "
                 "a reason a person understands and an excerpt. The rest of the day still loads."

@@ -8,6 +8,7 @@ import dagster as dg
 from feed_assets.assets.ingestion import markdown_table
 from feed_assets.resources import WAREHOUSE_POOL, Warehouse
 from feed_assets.warehouse.derived import Refresh, refresh_daily_feed_stats, refresh_papers
+from feed_assets.warehouse.schema import column_schema_metadata
 
 # The daily schedule loads yesterday early each morning: a warehouse not updated for a day and
 # a half has missed a run, two days is a failure (red in the UI).
@@ -33,7 +34,8 @@ def refresh_metadata(refresh: Refresh, unit: str) -> dict:
     }
 
 
-@dg.asset(deps=["paper_appearances"], group_name="warehouse", **derived_table)
+@dg.asset(deps=["paper_appearances"], group_name="warehouse", metadata=column_schema_metadata("papers"),
+          **derived_table)
 def papers(warehouse: Warehouse) -> dg.MaterializeResult:
     """One row per distinct paper, merged across days, sources and formats.
 
@@ -59,7 +61,8 @@ def papers(warehouse: Warehouse) -> dg.MaterializeResult:
     })
 
 
-@dg.asset(deps=["papers", "rejected_entries", "raw_dumps"], group_name="warehouse", **derived_table)
+@dg.asset(deps=["papers", "rejected_entries", "raw_dumps"], group_name="warehouse",
+          metadata=column_schema_metadata("daily_feed_stats"), **derived_table)
 def daily_feed_stats(warehouse: Warehouse) -> dg.MaterializeResult:
     """Per day and source: dumps, entries, papers first seen that day, repeats, rejected items.
 

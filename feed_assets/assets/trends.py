@@ -16,6 +16,7 @@ from feed_assets.reports.rising_terms_chart import render_rising_terms_chart
 from feed_assets.resources import FeedStorage, TrendSettingsResource, Warehouse
 from feed_assets.trends.significance import rising_terms_by_day
 from feed_assets.warehouse.derived import Refresh
+from feed_assets.warehouse.schema import column_schema_metadata
 from feed_assets.warehouse.trends import (
     refresh_author_activity,
     refresh_category_trends,
@@ -30,7 +31,7 @@ CHART_DAYS = 56
 trend_asset = dict(group_name="trends", **derived_table)
 
 
-@dg.asset(deps=["papers", "paper_appearances"], **trend_asset)
+@dg.asset(deps=["papers", "paper_appearances"], metadata=column_schema_metadata("term_daily_counts"), **trend_asset)
 def term_daily_counts(warehouse: Warehouse) -> dg.MaterializeResult:
     """For each day, how many distinct papers first seen that day use each term.
 
@@ -55,7 +56,7 @@ def term_daily_counts(warehouse: Warehouse) -> dg.MaterializeResult:
     })
 
 
-@dg.asset(deps=["term_daily_counts"], **trend_asset)
+@dg.asset(deps=["term_daily_counts"], metadata=column_schema_metadata("trending_terms"), **trend_asset)
 def trending_terms(warehouse: Warehouse, storage: FeedStorage,
                    trend_settings: TrendSettingsResource) -> dg.MaterializeResult:
     """Terms used significantly more in the trailing window than in the baseline before it.
@@ -116,7 +117,7 @@ def rising_terms_report(con: duckdb.DuckDBPyConnection, storage: FeedStorage, re
     }
 
 
-@dg.asset(deps=["papers", "paper_appearances"], **trend_asset)
+@dg.asset(deps=["papers", "paper_appearances"], metadata=column_schema_metadata("top_papers"), **trend_asset)
 def top_papers(warehouse: Warehouse) -> dg.MaterializeResult:
     """The most upvoted papers of each day and of each ISO week (upvotes as last seen), with
     title, arXiv link, and the upvote history across fetches when a paper was seen more than once.
@@ -136,7 +137,7 @@ def top_papers(warehouse: Warehouse) -> dg.MaterializeResult:
     })
 
 
-@dg.asset(deps=["papers"], **trend_asset)
+@dg.asset(deps=["papers"], metadata=column_schema_metadata("author_activity"), **trend_asset)
 def author_activity(warehouse: Warehouse) -> dg.MaterializeResult:
     """Papers first seen per day and author (authors as the most trusted listing gives them)."""
     with warehouse.connection() as con:
@@ -145,7 +146,7 @@ def author_activity(warehouse: Warehouse) -> dg.MaterializeResult:
         return tally_result(con, "author_activity", "author", refresh, "most_active_authors_of_days_touched")
 
 
-@dg.asset(deps=["papers", "paper_appearances"], **trend_asset)
+@dg.asset(deps=["papers", "paper_appearances"], metadata=column_schema_metadata("category_trends"), **trend_asset)
 def category_trends(warehouse: Warehouse) -> dg.MaterializeResult:
     """Papers first seen per day and arXiv category, with their share of the day's new papers
     (categories come from the arXiv listings and API; other sources carry none)."""

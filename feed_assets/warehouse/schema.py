@@ -235,3 +235,15 @@ LEGACY_OBJECTS = (
         "papers_paper_id", "papers_first_seen_date", "term_daily_counts_feed_date", "trending_terms_feed_date")),
     "drop table if exists refresh_queue",
 )
+
+
+def column_schema_metadata(table: str) -> dict:
+    """The table's columns, types and descriptions as Dagster's column-schema metadata (shown in
+    the asset catalog), from the same definition as the DDL and the DuckDB comments."""
+    import dagster as dg
+
+    spec = TABLES[table]
+    return {"dagster/column_schema": dg.TableSchema(columns=[
+        dg.TableColumn(c.name, c.type, description=c.description,
+                       constraints=dg.TableColumnConstraints(nullable=c.nullable))
+        for c in spec.columns])}

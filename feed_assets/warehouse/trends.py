@@ -154,12 +154,21 @@ def refresh_trending_terms(con: duckdb.DuckDBPyConnection, window_days: int, bas
     return Refresh(len(days), days, changes.full)
 
 
+def _refresh_first_seen_tally(con: duckdb.DuckDBPyConnection, table: str, insert_sql: str) -> Refresh:
+    """Rebuild a per-day tally of papers by first-seen day: delete the days the papers' changes
+    touch (temp table ``trend_days``) and run ``insert_sql`` for them."""
+    changes = pull(con, table, ["papers"])
+    _first_seen_days(con, changes, table)
+    _replace_days(con, table, next_version(con, table))
+    con.execute(insert_sql)
+    days = _days(con)
+    changes.done(con)
+    return Refresh(len(days), days, changes.full)
+
+
 def refresh_author_activity(con: duckdb.DuckDBPyConnection) -> Refresh:
     """Papers first seen per day and author, for the first-seen days the papers' changes touch."""
-    changes = pull(con, "author_activity", ["papers"])
-    _first_seen_days(con, changes, "author_activity")
-    _replace_days(con, "author_activity", next_version(con, "author_activity"))
-    con.execute("""
+    return _refresh_first_seen_tally(con, "author_activity", """
         insert into author_activity
         select first_seen_date, author, count(distinct paper_id)
         from (select first_seen_date, paper_id, unnest(authors) as author from papers
@@ -167,17 +176,11 @@ def refresh_author_activity(con: duckdb.DuckDBPyConnection) -> Refresh:
         where author is not null and author <> ''
         group by all
     """)
-    days = _days(con)
-    changes.done(con)
-    return Refresh(len(days), days, changes.full)
 
 
 def refresh_category_trends(con: duckdb.DuckDBPyConnection) -> Refresh:
     """Papers first seen per day and arXiv category, with their share of the day's new papers."""
-    changes = pull(con, "category_trends", ["papers"])
-    _first_seen_days(con, changes, "category_trends")
-    _replace_days(con, "category_trends", next_version(con, "category_trends"))
-    con.execute(f"""
+    return _refresh_first_seen_tally(con, "category_trends", f"""
         insert into category_trends
         with papers_of_days as ({FIRST_SEEN_PAPERS}),
         totals as (select first_seen_date, count(*) as new_papers from papers_of_days group by all)
@@ -186,9 +189,6 @@ def refresh_category_trends(con: duckdb.DuckDBPyConnection) -> Refresh:
         join totals t using (first_seen_date)
         group by all
     """)
-    days = _days(con)
-    changes.done(con)
-    return Refresh(len(days), days, changes.full)
 
 
 def refresh_top_papers(con: duckdb.DuckDBPyConnection, per_period: int = TOP_PAPERS_PER_PERIOD) -> Refresh:
