@@ -14,7 +14,7 @@ from collections.abc import Callable
 import duckdb
 import pandas as pd
 
-from feed_assets.trends.term_sql import RECOMMENDED_CHUNK_DAYS, count_terms
+from feed_assets.trends.term_sql import count_terms
 from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import TABLES
@@ -22,6 +22,8 @@ from feed_assets.warehouse.writes import insert_rows
 
 RisingTerms = Callable[[pd.DataFrame], pd.DataFrame]
 TOP_PAPERS_PER_PERIOD = 10
+# papers whose terms are counted per statement (about a month of arXiv): see term_sql.py
+TERM_CHUNK_PAPERS = 20_000
 # trend days computed per statement: bounds the memory of the windowed counts
 TREND_DAYS_PER_BATCH = 31
 
@@ -73,25 +75,44 @@ def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
     and the day's number of new papers (``trend_day_totals``, also 0 for a loaded day that
     brought no new paper, so that every feed day is a day of the trend windows).
 
-    Terms are extracted and counted in SQL (``trends.term_sql``), a chunk of days per
-    statement to bound memory.
+    Terms are extracted and counted in SQL (``trends.term_sql``), one statement per chunk of
+    days holding about ``TERM_CHUNK_PAPERS`` papers: a statement has a fixed cost, and a
+    chunk's groups are held in memory.
     """
     changes = pull(con, "term_daily_counts", ["papers", "raw_dumps"])
     _first_seen_days(con, changes, "term_daily_counts")
     for table in ("term_daily_counts", "trend_day_totals"):
         _replace_days(con, table, next_version(con, table))
-    days = _days(con)
-    for start in range(0, len(days), RECOMMENDED_CHUNK_DAYS):
-        chunk = days[start:start + RECOMMENDED_CHUNK_DAYS]
-        count_terms(con, f"select paper_id, first_seen_date as feed_date, title, abstract, keywords, categories "
-                         f"from ({FIRST_SEEN_PAPERS_BETWEEN})", "term_daily_counts", [chunk[0], chunk[-1]])
     con.execute("""
         insert into trend_day_totals
         select d.feed_date, count(p.paper_id) from trend_days d
         left join papers p on p.first_seen_date = d.feed_date group by all
     """)
+    totals = con.execute("select feed_date, new_papers from trend_day_totals "
+                         "where feed_date in (select feed_date from trend_days) order by 1").fetchall()
+    for first, last in _chunks(totals, TERM_CHUNK_PAPERS):
+        count_terms(con, f"select paper_id, first_seen_date as feed_date, title, abstract, keywords, categories "
+                         f"from ({FIRST_SEEN_PAPERS_BETWEEN})", "term_daily_counts", [first, last])
+    days = [day for day, _ in totals]
     changes.done(con)
     return Refresh(len(days), days, changes.full)
+
+
+def _chunks(day_counts: list[tuple[dt.date, int]], most: int) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive runs of days (first, last) holding at most ``most`` papers each (a day with
+    more is a run of its own)."""
+    chunks: list[tuple[dt.date, dt.date]] = []
+    first, held = None, 0
+    for day, papers in day_counts:
+        if first is not None and held + papers > most:
+            chunks.append((first, previous))
+            first, held = None, 0
+        first = day if first is None else first
+        held += papers
+        previous = day
+    if first is not None:
+        chunks.append((first, previous))
+    return chunks
 
 
 def refresh_trending_terms(con: duckdb.DuckDBPyConnection, window_days: int, baseline_days: int,
