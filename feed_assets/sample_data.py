@@ -2,7 +2,7 @@
 
 Every title, abstract, author and organization in the sample inbox is invented here from
 word lists and a seeded random generator; no text comes from a real feed. The layout of
-each file follows FEED_FORMATS.md sections 1-5:
+each file follows docs/FEED_FORMATS.md sections 1-5:
 
 - ``hf-daily-papers.json``: the Hugging Face daily papers API (format 4), one per day; an
   empty array ``[]`` on weekends, as the real API returns.

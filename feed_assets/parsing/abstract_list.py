@@ -1,4 +1,4 @@
-"""Parser for an abstract list (FEED_FORMATS.md section 3): one ``Abstract:<text>`` line per paper.
+"""Parser for an abstract list (docs/FEED_FORMATS.md section 3): one ``Abstract:<text>`` line per paper.
 
 Such papers have no title, id or date: each entry holds only its cleaned abstract.
 Blank lines are skipped. A non-blank line without the ``Abstract:`` prefix, or with

@@ -1,4 +1,4 @@
-"""Parser for the arXiv API's Atom feed (FEED_FORMATS.md section 6).
+"""Parser for the arXiv API's Atom feed (docs/FEED_FORMATS.md section 6).
 
 XML from the network is untrusted: it is parsed with defusedxml, which refuses DTDs with
 entity declarations (billion laughs, external entities) instead of expanding them. Such a

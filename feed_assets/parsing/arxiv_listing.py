@@ -1,4 +1,4 @@
-"""Parser for an arXiv listing in JSON lines (FEED_FORMATS.md section 5): one paper object per line.
+"""Parser for an arXiv listing in JSON lines (docs/FEED_FORMATS.md section 5): one paper object per line.
 
 A line looks like ``{"id": "2505.23969", "authors": [...], "title": ..., "categories": [...],
 "summary": ...}``; titles and summaries keep arXiv's hard line breaks, which clean_text folds.

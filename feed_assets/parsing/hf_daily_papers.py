@@ -1,4 +1,4 @@
-"""Parser for the Hugging Face daily papers API (FEED_FORMATS.md section 4): a JSON array of items.
+"""Parser for the Hugging Face daily papers API (docs/FEED_FORMATS.md section 4): a JSON array of items.
 
 Each item is ``{"paper": {...}, "title": ..., "summary": ..., "numComments": ...}``; a flat
 paper object (the ``/api/papers/{id}`` shape, no ``paper`` key) is read the same way.

@@ -1,4 +1,4 @@
-"""Parser for a Hugging Face papers page copied as text (FEED_FORMATS.md sections 1 and 2).
+"""Parser for a Hugging Face papers page copied as text (docs/FEED_FORMATS.md sections 1 and 2).
 
 The page starts with its header (``new``, ``Get trending papers in your email inbox!``,
 ``Subscribe``, an optional ``Daily Papers`` / ``[Daily Papers]``, ``byAK and the research

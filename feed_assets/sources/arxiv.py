@@ -1,4 +1,4 @@
-"""The arXiv API (Atom, FEED_FORMATS.md section 6): the papers of a day in chosen categories.
+"""The arXiv API (Atom, docs/FEED_FORMATS.md section 6): the papers of a day in chosen categories.
 
 One query per day: ``(cat:A OR cat:B ...) AND submittedDate:[YYYYMMDD0000 TO YYYYMMDD2359]``
 sorted by submission date, paged by ``start``/``max_results`` until the feed's

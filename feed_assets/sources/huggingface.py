@@ -1,4 +1,4 @@
-"""The Hugging Face daily papers API (FEED_FORMATS.md section 4), one day at a time, page by page.
+"""The Hugging Face daily papers API (docs/FEED_FORMATS.md section 4), one day at a time, page by page.
 
 ``GET {base_url}/api/daily_papers?date=YYYY-MM-DD&p=N&limit=L``; a page shorter than
 ``limit`` is the last. Weekends and holidays are legitimately empty (``[]``). Each page is
