@@ -8,6 +8,7 @@ import hashlib
 import json
 import shutil
 
+import dagster as dg
 import pytest
 
 from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed, days_not_loaded
@@ -130,3 +131,14 @@ def test_a_weekend_with_an_empty_api_response_has_stats_and_no_entries(sample_fe
     sample_feed.materialize(day)
     assert sample_feed.query("select source, dumps, entries, rejected from daily_feed_stats") == [
         ("huggingface", 1, 0, 0)]
+
+
+def test_a_run_of_the_ingestion_assets_alone_runs_their_checks_only(sample_feed: Feed):
+    job = sample_feed.defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=sample_feed.instance, partition_key=SAMPLE_START.isoformat(),
+                                    asset_selection=[dg.AssetKey("raw_dumps")])
+    assert result.success
+    checks = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations()}
+    assert ("raw_dumps", "days_were_loaded") in checks and ("raw_dumps", "rows_are_unique") in checks
+    assert {asset for asset, _ in checks} == {"raw_dumps"}
+    assert sample_feed.query("select count(*) from raw_dumps")[0][0] > 0

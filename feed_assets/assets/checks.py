@@ -167,11 +167,12 @@ PER_DAY_TABLES = ("raw_dumps", "paper_appearances")
                                          f"({', '.join(TABLES[table].natural_key)}).")
            for table in UNIQUE_KEY_TABLES],
     pool=WAREHOUSE_POOL,
+    can_subset=True,
 )
 def rows_are_unique(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     run = check_days(context)
     with warehouse.connection() as con:
-        for table in UNIQUE_KEY_TABLES:
+        for table in selected_assets(context, UNIQUE_KEY_TABLES):
             if table in PER_DAY_TABLES:
                 days = (min(run), max(run)) if run else None
             else:
@@ -187,6 +188,12 @@ def rows_are_unique(context: dg.AssetCheckExecutionContext, warehouse: Warehouse
                                       metadata={"days_checked": f"{days[0]}...{days[1]}" if days else "all",
                                                 "duplicate_keys": len(duplicates),
                                                 "examples": markdown_table(duplicates)})
+
+
+def selected_assets(context: dg.AssetCheckExecutionContext, assets: tuple[str, ...]) -> list[str]:
+    """The assets among ``assets`` whose check this run selected (a run may select a few assets)."""
+    selected = {key.asset_key.to_user_string() for key in context.selected_asset_check_keys}
+    return [asset for asset in assets if asset in selected]
 
 
 def _days_touched(context: dg.AssetCheckExecutionContext, table: str) -> tuple[dt.date, dt.date] | None:
@@ -205,9 +212,10 @@ def _days_touched(context: dg.AssetCheckExecutionContext, table: str) -> tuple[d
                                          "whose fetch failed or whose dump could not be parsed is left as it was "
                                          "and named here (the other days go on).")
            for asset in ("raw_dumps", "paper_appearances")],
+    can_subset=True,
 )
 def days_were_loaded(context: dg.AssetCheckExecutionContext):
-    for asset in ("raw_dumps", "paper_appearances"):
+    for asset in selected_assets(context, ("raw_dumps", "paper_appearances")):
         event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
         metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
         failures = metadata[NOT_LOADED].value if NOT_LOADED in metadata else []
