@@ -25,6 +25,10 @@ FORMAT_AUTHORITY: dict[str, int] = {
 }
 
 
+# up to this many keys are looked up as a list rather than through a hash join
+LISTED_KEYS = 50_000
+
+
 @dataclass(frozen=True)
 class Refresh:
     """What a derived table's refresh did: how many keys it rebuilt, and the days they span."""
@@ -51,9 +55,15 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     scope = ("select paper_id from papers union select paper_id from paper_appearances" if changes.full
              else changes.papers("paper_appearances"))
     con.execute(f"create or replace temp table papers_scope as select distinct paper_id from ({scope})")
-    in_scope = "paper_id in (select paper_id from papers_scope)"
-    record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}")
-    con.execute(f"delete from papers where {in_scope}")
+    rebuilt = con.execute("select count(*) from papers_scope").fetchone()[0]
+    # a few papers (a day's run) are matched as a list, which DuckDB checks while it scans the
+    # paper_id column alone; many (a backfill) through a hash join
+    in_scope, params = (("list_contains(?::varchar[], paper_id)",
+                         [[row[0] for row in con.execute("select paper_id from papers_scope").fetchall()]])
+                        if rebuilt <= LISTED_KEYS else ("paper_id in (select paper_id from papers_scope)", []))
+    record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}",
+                   params)
+    con.execute(f"delete from papers where {in_scope}", params)
     best = f"({_authority_case()}, feed_date, appearance_id)"
     con.execute(f"""
         insert into papers
@@ -73,9 +83,9 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
         from paper_appearances
         where {in_scope}
         group by paper_id
-    """)
-    record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}")
-    rebuilt = con.execute("select count(*) from papers_scope").fetchone()[0]
+    """, params)
+    record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}",
+                   params)
     days = [row[0] for row in con.execute(
         f"select distinct day from table_changes where version = {version} order by 1").fetchall()]
     con.execute("drop table papers_scope")
