@@ -3,6 +3,7 @@ checks make bad input visible in the UI without stopping anything."""
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -24,13 +25,10 @@ KNOWN_HF_FIELDS = EXPECTED_HF_FIELDS | {
     "thumbnail", "submittedBy", "isAuthorParticipating", "summary", "mediaUrls", "organization", "mediaUrl",
     "submitterOrganization"}
 
-# Checks are not partitioned, even on the per-day assets: Dagster would record each one for
-# every day of a range (as much bookkeeping as a daily asset); each evaluates the run's days.
-check = dict(pool=WAREHOUSE_POOL)
-
-
 def check_days(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
-    """The days of the run (one, a range, or none for a run without partitions)."""
+    """The days of the run (one, a range, or none for a run without partitions). Checks are not
+    partitioned, even on the per-day assets: Dagster would record each one for every day of a
+    range (as much bookkeeping as a daily asset), so each evaluates the run's days."""
     return run_days(context.run.tags)
 
 
@@ -46,7 +44,7 @@ def papers_have_unique_ids(warehouse: Warehouse) -> dg.AssetCheckResult:
         "duplicate_ids": len(duplicates), "examples": markdown_table(duplicates)})
 
 
-@dg.asset_check(asset="paper_appearances", blocking=True, **check,
+@dg.asset_check(asset="paper_appearances", blocking=True, pool=WAREHOUSE_POOL,
                 description=f"No weekday of the run has far fewer entries (< {COLLAPSE_FRACTION:.0%}) than the "
                             f"source's median over the previous {NORM_WEEKS} weeks of weekdays with data: a "
                             "partial fetch would fake a collapse in every trend, so papers and trends wait.")
@@ -84,7 +82,7 @@ def days_are_complete(context: dg.AssetCheckExecutionContext, warehouse: Warehou
         metadata={"collapsed_days": len(collapsed), "days": markdown_table(collapsed)})
 
 
-@dg.asset_check(asset="rejected_entries", **check,
+@dg.asset_check(asset="rejected_entries", pool=WAREHOUSE_POOL,
                 description="Warns when the run's days hold malformed items (kept aside in rejected_entries).")
 def no_rejected_entries(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connection() as con:
@@ -96,7 +94,7 @@ def no_rejected_entries(context: dg.AssetCheckExecutionContext, warehouse: Wareh
         "rejected": len(rejected), "examples": markdown_table(rejected)})
 
 
-@dg.asset_check(asset="paper_appearances", **check,
+@dg.asset_check(asset="paper_appearances", pool=WAREHOUSE_POOL,
                 description="Warns when a papers page shows a date other than the day it was filed under.")
 def page_dates_match_feed_dates(context: dg.AssetCheckExecutionContext,
                                 warehouse: Warehouse) -> dg.AssetCheckResult:
@@ -110,7 +108,7 @@ def page_dates_match_feed_dates(context: dg.AssetCheckExecutionContext,
         "mismatched_dumps": len(mismatched), "dumps": markdown_table(mismatched)})
 
 
-@dg.asset_check(asset="raw_dumps", **check,
+@dg.asset_check(asset="raw_dumps", pool=WAREHOUSE_POOL,
                 description="Warns on schema drift in Hugging Face API items: fields never seen before, "
                             "or expected fields missing.")
 def hf_items_have_the_known_fields(context: dg.AssetCheckExecutionContext, warehouse: Warehouse,
@@ -196,10 +194,15 @@ def selected_assets(context: dg.AssetCheckExecutionContext, assets: tuple[str, .
     return [asset for asset in assets if asset in selected]
 
 
+def latest_metadata(context: dg.AssetCheckExecutionContext, asset: str) -> Mapping[str, dg.MetadataValue]:
+    """The metadata of the asset's latest materialization (empty if it has none)."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+    return event.asset_materialization.metadata if event and event.asset_materialization else {}
+
+
 def _days_touched(context: dg.AssetCheckExecutionContext, table: str) -> tuple[dt.date, dt.date] | None:
     """The days the table's last materialization recomputed (None: check the whole table)."""
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(table))
-    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    metadata = latest_metadata(context, table)
     first, last = metadata.get("first_day_touched"), metadata.get("last_day_touched")
     if not (first and last and first.value and last.value):
         return None
@@ -216,8 +219,7 @@ def _days_touched(context: dg.AssetCheckExecutionContext, table: str) -> tuple[d
 )
 def days_were_loaded(context: dg.AssetCheckExecutionContext):
     for asset in selected_assets(context, ("raw_dumps", "paper_appearances")):
-        event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
-        metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+        metadata = latest_metadata(context, asset)
         failures = metadata[NOT_LOADED].value if NOT_LOADED in metadata else []
         yield dg.AssetCheckResult(
             asset_key=asset, check_name="days_were_loaded", passed=not failures,

@@ -27,13 +27,13 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = PREVIEW_ROWS) -> dg.Meta
     return dg.MetadataValue.md(frame.head(max_rows).to_markdown(index=False))
 
 
+NOT_LOADED = "not_loaded"
+
+
 def not_loaded(failures: list[str]) -> dict:
     """Metadata naming the days (and why) that a step left as they were; the check
     ``days_were_loaded`` reads it and fails, in red, while the other days go on downstream."""
     return {NOT_LOADED: dg.MetadataValue.json(failures)}
-
-
-NOT_LOADED = "not_loaded"
 
 
 class RawDumpsConfig(dg.Config):

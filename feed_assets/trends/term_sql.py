@@ -32,8 +32,8 @@ use more memory. Measured (``feed_assets_tests/measure_term_sql.py``, 200,000 ar
 papers at 700 a day, 2 threads, ``memory_limit='1GB'``): chunks of 7 days 2,800 papers/s,
 peak RSS 935 MiB; 31 days 4,100 papers/s, 1.1 GiB; 92 days 4,300 papers/s, 1.4 GiB; 366 days
 4,300 papers/s, 1.4 GiB. Python ``paper_terms`` alone (no counting): 1,300 papers/s. So pass
-a month of days per call (``RECOMMENDED_CHUNK_DAYS``) with the connection's memory_limit
-set (about 1 GB); ten years (2.5 million papers) then take about 10 minutes. Each call
+about a month of arXiv per call, some 20,000 papers (the warehouse's ``TERM_CHUNK_PAPERS``),
+with the connection's memory_limit set (about 1 GB); ten years (2.5 million papers) then take about 10 minutes. Each call
 appends only the rows of its own days, so calls can run one after another inside one
 transaction. Building the query text costs about 1 s once per process (the character
 classes are enumerated, then cached) and binding about 0.25 s per call.
@@ -49,7 +49,6 @@ import duckdb
 
 from feed_assets.trends import terms as spec
 
-RECOMMENDED_CHUNK_DAYS = 31
 _ALL_CHARS = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
 
 
@@ -459,8 +458,8 @@ def count_terms(con: duckdb.DuckDBPyConnection, papers_sql: str, target_table: s
     Runs one statement on ``con`` and neither begins nor commits a transaction, so it can be
     called inside the caller's transaction (delete the days first, then call it once per
     chunk of days). ``params`` are bound to ``papers_sql``'s ``?`` placeholders. Returns the
-    number of rows inserted. For memory, pass chunks of days, not ten years at once
-    (``RECOMMENDED_CHUNK_DAYS``).
+    number of rows inserted. For memory, pass chunks of days, not ten years at once (see the
+    module docstring).
     """
     cursor = con.execute(f"insert into {target_table} (feed_date, kind, term, papers) {term_counts_sql(papers_sql)}",
                          params or [])

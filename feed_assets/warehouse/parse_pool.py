@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from feed_assets.warehouse.rows import RangeRows, parse_dump_columns
 
@@ -52,8 +53,8 @@ def day_batches(dumps: Sequence[StoredDump], max_bytes: int = BATCH_BYTES) -> It
     larger than that is a batch of its own)."""
     batch: list[StoredDump] = []
     size = 0
-    for day in sorted({dump.feed_date for dump in dumps}):
-        day_dumps = [dump for dump in dumps if dump.feed_date == day]
+    for _, grouped in groupby(sorted(dumps, key=lambda dump: dump.feed_date), key=lambda dump: dump.feed_date):
+        day_dumps = list(grouped)
         day_size = sum(dump.size_bytes for dump in day_dumps)
         if batch and size + day_size > max_bytes:
             yield batch

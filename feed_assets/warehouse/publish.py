@@ -78,10 +78,7 @@ def publish_changes(con: duckdb.DuckDBPyConnection, data_dir: Path) -> int:
 def _publish_days(con: duckdb.DuckDBPyConnection, folder: Path, table: str, column: str, days: list) -> int:
     """Write the days' rows of ``table`` to a scratch folder in one partitioned COPY, then rename
     each day's file over its published name (an empty file for a day with no rows left)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    schema_file = folder / SCHEMA_FILE
-    if not schema_file.exists():
-        _copy_atomically(con, f"select * from {table} limit 0", schema_file)
+    schema_file = _ensure_schema_file(con, folder, table)
     scratch = folder / f".publishing-{uuid.uuid4().hex}"
     try:
         con.execute(f"""
@@ -104,6 +101,15 @@ def _publish_days(con: duckdb.DuckDBPyConnection, folder: Path, table: str, colu
     return len(days)
 
 
+def _ensure_schema_file(con: duckdb.DuckDBPyConnection, folder: Path, table: str) -> Path:
+    """The table's folder and its zero-row schema file, written if missing; returns the file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    schema_file = folder / SCHEMA_FILE
+    if not schema_file.exists():
+        _copy_atomically(con, f"select * from {table} limit 0", schema_file)
+    return schema_file
+
+
 def _copy_atomically(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -116,9 +122,7 @@ def _copy_atomically(con: duckdb.DuckDBPyConnection, query: str, target: Path) -
 def _ensure_query_database(con: duckdb.DuckDBPyConnection, path: Path, root: Path) -> None:
     """(Re)build ``query.duckdb`` when it is missing or lacks a table's view."""
     for table in PUBLISHED_TABLES:
-        (root / table).mkdir(parents=True, exist_ok=True)
-        if not (root / table / SCHEMA_FILE).exists():
-            _copy_atomically(con, f"select * from {table} limit 0", root / table / SCHEMA_FILE)
+        _ensure_schema_file(con, root / table, table)
     if path.exists():
         with duckdb.connect(str(path), read_only=True) as existing:
             views = {row[0] for row in existing.execute("select view_name from duckdb_views() where not internal")

@@ -101,18 +101,15 @@ def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
 def _chunks(day_counts: list[tuple[dt.date, int]], most: int) -> list[tuple[dt.date, dt.date]]:
     """Consecutive runs of days (first, last) holding at most ``most`` papers each (a day with
     more is a run of its own)."""
-    chunks: list[tuple[dt.date, dt.date]] = []
-    first, held = None, 0
+    runs: list[list[dt.date]] = []
+    held = 0
     for day, papers in day_counts:
-        if first is not None and held + papers > most:
-            chunks.append((first, previous))
-            first, held = None, 0
-        first = day if first is None else first
+        if not runs or held + papers > most:
+            runs.append([])
+            held = 0
+        runs[-1].append(day)
         held += papers
-        previous = day
-    if first is not None:
-        chunks.append((first, previous))
-    return chunks
+    return [(run[0], run[-1]) for run in runs]
 
 
 def refresh_trending_terms(con: duckdb.DuckDBPyConnection, window_days: int, baseline_days: int,
