@@ -83,6 +83,20 @@ def dagster_ui(tmp_path):
         log.close()
 
 
+def open_launch_dialog(page) -> None:
+    """Open the materialize dialog. Dagster's one-time community dialog can pop up at that very
+    moment, and dismissing it (the Skip handler) closes the launch dialog too: open it once more
+    then (bounded: two tries)."""
+    for attempt in range(2):
+        page.get_by_role("button", name="Materialize selected").click()
+        try:
+            expect(page.get_by_text("Show all partitions")).to_be_visible(timeout=20_000)
+            return
+        except AssertionError:
+            if attempt:
+                raise
+
+
 def launched_run_ids(url: str) -> list[str]:
     """The ids of the runs the instance knows, from the webserver's own GraphQL API."""
     answer = httpx.post(f"{url}/graphql", timeout=30, json={
@@ -108,7 +122,7 @@ def test_the_ui_shows_the_assets_and_materializes_a_day(dagster_ui, tmp_path):
         page.screenshot(path=str(shots / "1-assets.png"))
 
         page.get_by_role("checkbox").first.locator("xpath=..").click()  # select every asset
-        page.get_by_role("button", name="Materialize selected").click()
+        open_launch_dialog(page)
         page.get_by_text("Show all partitions").click()
         partitions = page.locator("[role=dialog] input[type=text]").first
         partitions.fill(DAY.isoformat())
