@@ -145,7 +145,14 @@ def test_planted_share_ramps_linearly_then_stays_at_peak():
     assert shares == pytest.approx([0.0, 0.02, 0.04, 0.06, 0.08, 0.08, 0.08])
 
 
-def test_a_planted_phrase_of_background_words_is_refused():
-    background_word = text_terms(*synthetic_corpus(FIRST, 1, papers_per_day=1, seed=0)[FIRST][0]).pop()
-    with pytest.raises(ValueError, match="background words"):
-        synthetic_corpus(FIRST, 1, planted=PlantedTrend(background_word.split()[0] + " sheaf", FIRST))
+@pytest.mark.parametrize("source", ["title", "abstract"])
+def test_a_planted_phrase_of_any_background_word_is_refused(source):
+    """Every word a background paper shows, vocabulary or boilerplate ("evaluate", "rely"), is refused."""
+    title, abstract = synthetic_corpus(FIRST, 1, papers_per_day=1, seed=0)[FIRST][0]
+    words = sorted({word for term in text_terms(title if source == "title" else None,
+                                                abstract if source == "abstract" else None)
+                    for word in term.split()})
+    assert words
+    for word in words:
+        with pytest.raises(ValueError, match="background words"):
+            synthetic_corpus(FIRST, 1, planted=PlantedTrend(word + " sheaf", FIRST))

@@ -198,9 +198,17 @@ def _plant(rng: np.random.Generator, phrase: str, draft: _Draft) -> None:
         sentence.insert(int(rng.integers(len(sentence) + 1)), phrase)
 
 
+@lru_cache(maxsize=1)
+def _boilerplate_words() -> frozenset[str]:
+    """The words the openers and connectors bring to every corpus, as term extraction keeps them."""
+    terms = text_terms(" . ".join(_OPENERS + _CONNECTORS + _TITLE_CONNECTORS), None)
+    return frozenset(term for term in terms if " " not in term)
+
+
 def _check_planted(planted: PlantedTrend, language: _World) -> None:
-    """Refuse a planted phrase that background words could form."""
-    shared = set(planted.phrase.lower().split()) & set(language.words)
+    """Refuse a planted phrase that background words (vocabulary or boilerplate) could form."""
+    words = {normalize_token(word) for word in planted.phrase.lower().split()}
+    shared = words & (set(language.words) | _boilerplate_words())
     if shared:
         raise ValueError(f"planted phrase uses background words {sorted(shared)}")
 
