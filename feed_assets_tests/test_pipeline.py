@@ -142,3 +142,45 @@ def test_a_run_of_the_ingestion_assets_alone_runs_their_checks_only(sample_feed:
     assert ("raw_dumps", "days_were_loaded") in checks and ("raw_dumps", "rows_are_unique") in checks
     assert {asset for asset, _ in checks} == {"raw_dumps"}
     assert sample_feed.query("select count(*) from raw_dumps")[0][0] > 0
+
+
+def _parse_run(feed: Feed, reparse_all: bool = False) -> dict:
+    """Run the entries' step alone (it is not partitioned) and return what it says it parsed."""
+    job = feed.defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=feed.instance, asset_selection=[dg.AssetKey("paper_appearances"), dg.AssetKey("rejected_entries")],
+        run_config={"ops": {"parsed_entries": {"config": {"reparse_all": reparse_all}}}})
+    assert result.success
+    (event,) = [e for e in result.get_asset_materialization_events()
+                if e.asset_key == dg.AssetKey("paper_appearances")]
+    metadata = event.materialization.metadata
+    return {key: metadata[key].value for key in ("days_parsed", "first_day_parsed", "last_day_parsed")}
+
+
+def test_the_entries_step_parses_exactly_the_days_whose_dumps_changed(sample_feed: Feed):
+    sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    assert _parse_run(sample_feed) == {"days_parsed": 0, "first_day_parsed": "", "last_day_parsed": ""}
+
+    day = dt.date(2024, 3, 5)
+    path = sample_feed.inbox / day.isoformat() / "hf-daily-papers.json"
+    path.write_text(json.dumps(json.loads(path.read_text())[:2]))
+    job = sample_feed.defs.resolve_implicit_global_asset_job_def()
+    assert job.execute_in_process(instance=sample_feed.instance, partition_key=day.isoformat(),
+                                  asset_selection=[dg.AssetKey("raw_dumps")]).success
+    assert sample_feed.query(
+        "select count(*) from paper_appearances where feed_date = ? and format = 'hf_daily_papers'", [day]
+    )[0][0] > 2  # collected, not parsed yet
+    assert _parse_run(sample_feed) == {"days_parsed": 1, "first_day_parsed": "2024-03-05",
+                                       "last_day_parsed": "2024-03-05"}
+    assert sample_feed.query(
+        "select count(*) from paper_appearances where feed_date = ? and format = 'hf_daily_papers'", [day]
+    )[0][0] == 2
+    assert _parse_run(sample_feed)["days_parsed"] == 0
+
+
+def test_reparsing_every_stored_day_changes_nothing(sample_feed: Feed):
+    sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    before = sample_feed.snapshot()
+    parsed = _parse_run(sample_feed, reparse_all=True)
+    assert parsed == {"days_parsed": 16, "first_day_parsed": "2024-03-01", "last_day_parsed": "2024-03-16"}
+    assert sample_feed.snapshot() == before

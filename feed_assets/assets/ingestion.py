@@ -1,7 +1,10 @@
-"""Ingestion, the per-day part of the feed: the day's dumps (inbox files, API responses) into the
-raw store, then parsed into appearances and rejections. A range of days is collected and
-parsed day by day, and written set-based, in one transaction per step (per batch of days
-for very long ranges)."""
+"""Ingestion: the day's dumps (inbox files, API responses) into the raw store, then parsed into
+appearances and rejections.
+
+Only ``raw_dumps`` is day-partitioned: collecting is what a run is launched for, day by day
+or over a range. ``parsed_entries`` pulls the days whose dumps changed and parses those, so
+a range costs Dagster one partitioned key, not three. Both write set-based, in one
+transaction per step (per batch of whole days for very long ranges)."""
 
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,6 +16,7 @@ from feed_assets.parsing import UnknownFormatError
 from feed_assets.partitions import daily_partitions, partition_days
 from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse
 from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_day
+from feed_assets.warehouse.changes import pull
 from feed_assets.warehouse.parse_pool import DumpParser, StoredDump, day_batches
 from feed_assets.warehouse.schema import TABLES, column_schema_metadata
 from feed_assets.warehouse.writes import append_fetch_log, replace_entries, replace_raw_dumps
@@ -124,6 +128,16 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     })
 
 
+class ParseConfig(dg.Config):
+    """Run options for parsing."""
+
+    reparse_all: bool = False
+    """Parse every stored day again, not only the days whose dumps changed (after a parser change)."""
+
+
+PARSE_READER = "parsed_entries"
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -133,7 +147,7 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
                 "Each well-formed entry of each dump: feed date, dump, position, source and format, "
                 "the paper it is (paper_id, with the match_rule that decided it) and what the dump "
                 "said, normalized (NFC, whitespace and arXiv line breaks folded, version-less ids, "
-                "full dates)."
+                "full dates). Not partitioned: each run parses the days whose dumps changed."
             ),
         ),
         dg.AssetSpec(
@@ -141,32 +155,44 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
             metadata=column_schema_metadata("rejected_entries"),
             description=(
                 "Each malformed item, kept aside with its day, dump, position, the place in the file, "
-                "a reason a person understands and an excerpt. The rest of the day still loads."
+                "a reason a person understands and an excerpt. The rest of the day still loads. "
+                "Not partitioned: each run parses the days whose dumps changed."
             ),
         ),
     ],
-    partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
 )
-def parsed_entries(context: dg.AssetExecutionContext, storage: FeedStorage, warehouse: Warehouse):
-    """Parse every dump of the run's days (on every core) and replace those days' appearances and
-    rejections set-based, resolving identity once over everything the days touch. A day whose
-    dump cannot be parsed is left as it was and named in ``not_loaded`` (check
-    ``days_were_loaded``); the other days load."""
-    days = partition_days(context)
+def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, storage: FeedStorage,
+                   warehouse: Warehouse):
+    """Parse the dumps of every day whose dumps changed since the last run (all stored days the
+    first time, or with ``reparse_all``), on every core, and replace those days' appearances
+    and rejections set-based, resolving identity once over everything the days touch.
+
+    Not partitioned, though its rows are per day: Dagster records each (asset, partition) of a
+    run, and the days to parse are exactly those ``raw_dumps`` changed, which this asset pulls
+    (``warehouse.changes``). A day whose dump cannot be parsed is left as it was and named in
+    ``not_loaded`` (check ``days_were_loaded``); the other days load. Long ranges are parsed
+    and written in batches of whole days; the days pulled count as taken in when the last
+    batch commits, so a run that fails part-way is redone whole by the next one.
+    """
     store = storage.raw_store
     totals = {"entries": 0, "rejected": 0, "reresolved": 0}
     failures: list[str] = []
     rejected_preview: list[pd.DataFrame] = []
     with warehouse.connection() as con:
-        stored = [StoredDump(*row) for row in con.execute("""
+        changes = pull(con, PARSE_READER, ["raw_dumps"])
+        scope = ("select distinct feed_date as day from raw_dumps" if changes.full or config.reparse_all
+                 else changes.days("raw_dumps"))
+        days = [day for (day,) in con.execute(f"select day from ({scope}) order by day").fetchall()]
+        stored = [StoredDump(*row) for row in con.execute(f"""
             select feed_date, sha256, min(origin), any_value(size_bytes) from raw_dumps
-            where feed_date between ? and ? and feed_date in (select unnest(?::date[]))
+            where feed_date in (select day from ({scope}))
             group by feed_date, sha256 order by feed_date, min(origin)
-        """, [min(days), max(days), days]).fetchall()]
+        """).fetchall()]
         empty_days = sorted(set(days) - {dump.feed_date for dump in stored})
         batches = list(day_batches(stored)) or [[]]
+        context.log.info(f"{len(days)} day(s) to parse, {len(stored)} dump(s), in {len(batches)} batch(es)")
         with DumpParser(store.get) as parser:
             for number, batch in enumerate(batches, start=1):
                 parsed = parser.parse(batch)
@@ -176,28 +202,39 @@ def parsed_entries(context: dg.AssetExecutionContext, storage: FeedStorage, ware
                 for day, reason in parsed.failed.items():
                     failures.append(f"{day}: {reason}")
                     context.log.error(f"{day}: not parsed, left as it was: {reason}")
+                with warehouse.write(con):
+                    if batch_days:
+                        written = replace_entries(con, batch_days, parsed.rows.appearance_table(),
+                                                  parsed.rows.rejection_table())
+                        totals["entries"] += written.entries
+                        totals["rejected"] += written.rejected
+                        totals["reresolved"] += written.reresolved
+                    if number == len(batches):
+                        changes.done(con)
                 if not batch_days:
                     continue
-                with warehouse.write(con):
-                    written = replace_entries(con, batch_days, parsed.rows.appearance_table(),
-                                              parsed.rows.rejection_table())
-                totals["entries"] += written.entries
-                totals["rejected"] += written.rejected
-                totals["reresolved"] += written.reresolved
                 if written.rejected:
                     rejected_preview.append(parsed.rows.rejection_table().to_pandas())
                 context.log.info(f"batch {number} of {len(batches)}: {written.days} day(s), {written.entries} "
                                  f"entries, {written.rejected} rejected, {written.reresolved} identities "
                                  "re-resolved")
+        table_rows = con.execute("""
+            select (select count(*) from paper_appearances), (select count(*) from rejected_entries)
+        """).fetchone()
     rejected = pd.concat(rejected_preview) if rejected_preview else pd.DataFrame(
         columns=TABLES["rejected_entries"].column_names)
+    parsed_range = {"days_parsed": len(days), "first_day_parsed": days[0].isoformat() if days else "",
+                    "last_day_parsed": days[-1].isoformat() if days else ""}
     yield dg.MaterializeResult(asset_key="paper_appearances", metadata={
         **not_loaded(failures),
-        "dagster/row_count": totals["entries"],
-        "days": len(days),
+        **parsed_range,
+        "dagster/row_count": table_rows[0],
+        "entries_written": totals["entries"],
         "identities_reresolved": totals["reresolved"],
     })
     yield dg.MaterializeResult(asset_key="rejected_entries", metadata={
-        "dagster/row_count": totals["rejected"],
+        **parsed_range,
+        "dagster/row_count": table_rows[1],
+        "rejected_written": totals["rejected"],
         "preview": markdown_table(rejected[["feed_date", "origin", "location", "reason", "excerpt"]]),
     })
