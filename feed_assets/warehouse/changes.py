@@ -5,6 +5,10 @@ Every write takes the next version (a row of ``warehouse_writes``) and records i
 and, where the table has one, the paper, of the rows it removed and of the rows it wrote.
 A writer knows nothing of who reads its tables.
 
+A write that replaces a whole table records one row with neither day nor paper instead of a
+row per key (``record_everything``): its readers then rebuild everything, which is what
+millions of changed keys would cost them anyway.
+
 A reader (a derived table, or the query copy) keeps in ``reader_progress`` the last version
 it has taken in from each table it reads. In its own write transaction it asks for the keys
 changed since then (``pull``), rebuilds what they touch, and moves its progress up to the
@@ -39,15 +43,23 @@ def record_changes(con: duckdb.DuckDBPyConnection, version: int, table: str, key
     con.execute(f"""
         insert into table_changes (version, table_name, day, paper_id)
         select distinct {int(version)}, '{table}', day, paper_id from ({keys_sql})
+        where day is not null or paper_id is not null
     """, list(params))
+
+
+def record_everything(con: duckdb.DuckDBPyConnection, version: int, table: str) -> None:
+    """Record that the write replaced the whole table: its readers rebuild everything."""
+    con.execute("insert into table_changes (version, table_name, day, paper_id) values (?, ?, null, null)",
+                [version, table])
 
 
 @dataclass(frozen=True)
 class Pull:
     """What a reader has to take in: the changes of its tables since its progress, up to ``upto``.
 
-    ``full`` is true when the reader has never run against one of its tables: it then
-    rebuilds everything, and the SQL of ``days`` and ``papers`` is not needed.
+    ``full`` is true when the reader has never run against one of its tables, or one of them
+    was replaced whole since: it then rebuilds everything, and the SQL of ``days`` and
+    ``papers`` is not needed.
     """
 
     reader: str
@@ -87,4 +99,9 @@ def pull(con: duckdb.DuckDBPyConnection, reader: str, tables: Sequence[str]) -> 
         "select table_name, version from reader_progress where reader = ? and table_name in (select unnest(?))",
         [reader, list(tables)]).fetchall())
     upto = con.execute("select coalesce(max(version), 0) from warehouse_writes").fetchone()[0]
-    return Pull(reader, tuple(tables), since, upto, full=any(table not in since for table in tables))
+    full = any(table not in since for table in tables) or any(
+        con.execute("""
+            select count(*) from table_changes where table_name = ? and version > ? and version <= ?
+              and day is null and paper_id is null
+        """, [table, since[table], upto]).fetchone()[0] for table in tables)
+    return Pull(reader, tuple(tables), since, upto, full=full)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from feed_assets.warehouse.changes import next_version, pull, record_changes
+from feed_assets.warehouse.changes import next_version, pull, record_changes, record_everything
 
 # How much a format is trusted for a paper's title, abstract and authors (lower is better).
 FORMAT_AUTHORITY: dict[str, int] = {
@@ -52,20 +52,25 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     """
     changes = pull(con, "papers", ["paper_appearances"])
     version = next_version(con, "papers")
-    scope = ("select paper_id from papers union select paper_id from paper_appearances" if changes.full
-             else changes.papers("paper_appearances"))
-    con.execute(f"create or replace temp table papers_scope as select distinct paper_id from ({scope})")
-    rebuilt = con.execute("select count(*) from papers_scope").fetchone()[0]
-    # a few papers (a day's run) are matched as a list, which DuckDB checks while it scans the
-    # paper_id column alone; many (a backfill) through a hash join
-    in_scope, params = (("list_contains(?::varchar[], paper_id)",
-                         [[row[0] for row in con.execute("select paper_id from papers_scope").fetchall()]])
-                        if rebuilt <= LISTED_KEYS else ("paper_id in (select paper_id from papers_scope)", []))
-    record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}",
-                   params)
-    con.execute(f"delete from papers where {in_scope}", params)
+    if changes.full:
+        # every paper: no scope to match, and one change row telling the readers to rebuild
+        con.execute("delete from papers")
+        in_scope, params = "true", []
+        record_everything(con, version, "papers")
+    else:
+        con.execute(f"create or replace temp table papers_scope as "
+                    f"select distinct paper_id from ({changes.papers('paper_appearances')})")
+        # a few papers (a day's run) are matched as a list, which DuckDB checks while it scans the
+        # paper_id column alone; many (a backfill) through a hash join
+        scoped = [row[0] for row in con.execute("select paper_id from papers_scope").fetchall()] \
+            if con.execute("select count(*) from papers_scope").fetchone()[0] <= LISTED_KEYS else None
+        in_scope, params = (("list_contains(?::varchar[], paper_id)", [scoped]) if scoped is not None
+                            else ("paper_id in (select paper_id from papers_scope)", []))
+        record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}",
+                       params)
+        con.execute(f"delete from papers where {in_scope}", params)
     best = f"({_authority_case()}, feed_date, appearance_id)"
-    con.execute(f"""
+    rebuilt = con.execute(f"""
         insert into papers
         select paper_id,
                min(arxiv_id) as arxiv_id,
@@ -83,12 +88,15 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
         from paper_appearances
         where {in_scope}
         group by paper_id
-    """, params)
-    record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}",
-                   params)
-    days = [row[0] for row in con.execute(
-        f"select distinct day from table_changes where version = {version} order by 1").fetchall()]
-    con.execute("drop table papers_scope")
+    """, params).fetchone()[0]
+    if changes.full:
+        days_sql = "select distinct first_seen_date from papers order by 1"
+    else:
+        record_changes(con, version, "papers",
+                       f"select first_seen_date as day, paper_id from papers where {in_scope}", params)
+        days_sql = f"select distinct day from table_changes where version = {version} order by 1"
+        con.execute("drop table papers_scope")
+    days = [row[0] for row in con.execute(days_sql).fetchall()]
     changes.done(con)
     return Refresh(rebuilt, days, changes.full)
 
