@@ -184,3 +184,22 @@ def test_reparsing_every_stored_day_changes_nothing(sample_feed: Feed):
     parsed = _parse_run(sample_feed, reparse_all=True)
     assert parsed == {"days_parsed": 16, "first_day_parsed": "2024-03-01", "last_day_parsed": "2024-03-16"}
     assert sample_feed.snapshot() == before
+
+
+def test_each_day_of_a_range_run_shows_its_own_numbers(sample_feed: Feed):
+    first, last = dt.date(2024, 3, 4), dt.date(2024, 3, 6)
+    (sample_feed.inbox / last.isoformat() / "export.csv").write_text("id,title\n1,Some paper\n")
+    sample_feed.materialize(first, last)
+    records = sample_feed.instance.fetch_materializations(dg.AssetKey("raw_dumps"), limit=100).records
+    events = {record.partition_key: record.asset_materialization.metadata for record in records}
+    assert set(events) == {"2024-03-04", "2024-03-05", "2024-03-06"}
+    for day, other in (("2024-03-04", "2024-03-05"), ("2024-03-05", "2024-03-04")):
+        dumps, size = sample_feed.query(
+            "select count(*), sum(size_bytes) from raw_dumps where feed_date = ?", [day])[0]
+        assert events[day]["dagster/row_count"].value == dumps
+        assert events[day]["bytes"].value == size
+        assert events[day]["loaded"].value is True
+        assert day in events[day]["preview"].value and other not in events[day]["preview"].value  # origins are dated
+    assert events["2024-03-06"]["loaded"].value is False
+    assert events["2024-03-06"]["dagster/row_count"].value == 0
+    assert all(metadata["run_days"].value == "2024-03-04...2024-03-06" for metadata in events.values())

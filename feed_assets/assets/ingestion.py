@@ -117,14 +117,23 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     with warehouse.connection() as con, warehouse.write(con):
         replace_raw_dumps(con, pd.DataFrame(slots, columns=["feed_date", "channel", "source"]), frame)
         append_fetch_log(con, pd.DataFrame(fetch_log, columns=TABLES["fetch_log"].column_names))
+    # each day's materialization shows that day's numbers; what is said of the run goes on every day
+    by_day = dict(tuple(frame.groupby("feed_date"))) if len(frame) else {}
+    failed_days = {failure.split(":", 1)[0] for failure in failures}
+    for day in days:
+        day_dumps = by_day.get(day, frame.iloc[0:0])
+        context.add_asset_metadata(partition_key=day.isoformat(), metadata={
+            "dagster/row_count": len(day_dumps),
+            "bytes": int(day_dumps["size_bytes"].sum()),
+            "formats": dg.MetadataValue.json(day_dumps["format"].value_counts().to_dict()),
+            "loaded": day.isoformat() not in failed_days,
+            "preview": markdown_table(day_dumps[["channel", "origin", "format", "size_bytes"]]),
+        })
     return dg.MaterializeResult(metadata={
         **not_loaded(failures),
-        "dagster/row_count": len(frame),
-        "days": len(days),
+        "run_days": f"{days[0]}...{days[-1]}" if len(days) > 1 else str(days[0]),
+        "run_dumps": len(frame),
         "sources": ", ".join(sources.enabled),
-        "bytes": int(frame["size_bytes"].sum()) if len(frame) else 0,
-        "formats": dg.MetadataValue.json(frame["format"].value_counts().to_dict() if len(frame) else {}),
-        "preview": markdown_table(frame[["feed_date", "channel", "origin", "format", "size_bytes"]]),
     })
 
 
