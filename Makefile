@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DAGSTER := $(VENV)/bin/dagster
+FEED := $(VENV)/bin/feed-assets
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: help install dev run test test-fast ui bench samples clean
@@ -34,9 +35,9 @@ $(DAGSTER_HOME):
 
 run: install $(DAGSTER_HOME)/dagster.yaml ## materialize every asset over all the sample days, in one run, and summarize
 	$(DAGSTER) asset materialize -m feed_assets.definitions --select '*' \
-		--partition-range "$$($(PY) -m feed_assets.cli inbox-range)"
+		--partition-range "$$($(FEED) inbox-range)"
 	@echo
-	@$(PY) -m feed_assets.cli summary
+	@$(FEED) summary
 
 test: dev ## run every test (what CI runs)
 	$(PY) -m pytest
