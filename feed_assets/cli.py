@@ -12,10 +12,12 @@ import csv
 import datetime as dt
 import decimal
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import click
+import dagster as dg
 import duckdb
 from tabulate import tabulate
 
@@ -292,6 +294,90 @@ def inbox_range() -> None:
     if not scan.days:
         raise click.ClickException(f"no day folders in {inbox}")
     click.echo(f"{scan.days[0].isoformat()}...{scan.days[-1].isoformat()}")
+
+
+# ------------------------------------------------------------------------------------- backfill
+
+def asset_job() -> dg.JobDefinition:
+    """Every asset and check of the project as one job, what ``dagster asset materialize --select '*'``
+    runs (its steps run in this process, one after another, as the definitions' executor says)."""
+    from feed_assets.definitions import build_definitions
+
+    return build_definitions().resolve_implicit_global_asset_job_def()  # for the settings of now
+
+
+def parse_days(days: str | None) -> tuple[str, str]:
+    """``A...B`` or one day (YYYY-MM-DD); none: the inbox's first and last day."""
+    if not days:
+        scan = scan_inbox(settings.data_dir() / "inbox")
+        if not scan.days:
+            raise click.UsageError(f"no day folders in {settings.data_dir() / 'inbox'}: name the days (A...B)")
+        return scan.days[0].isoformat(), scan.days[-1].isoformat()
+    first, _, last = days.partition("...")
+    try:
+        start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last or first)
+    except ValueError:
+        raise click.UsageError(f"{days!r} is not a day or a range of days (YYYY-MM-DD...YYYY-MM-DD)") from None
+    if end < start:
+        raise click.UsageError(f"{days!r} ends before it starts")
+    return start.isoformat(), end.isoformat()
+
+
+def check_lines(evaluations: list, expected: dict[str, str]) -> list[str]:
+    """The run's check results: a count line, then each check that did not pass and why it is expected
+    when it is."""
+    failed = [e for e in evaluations if not e.passed]
+    warnings = [e for e in failed if e.severity == dg.AssetCheckSeverity.WARN]
+    errors = [e for e in failed if e.severity != dg.AssetCheckSeverity.WARN]
+    lines = [f"checks: {len(evaluations) - len(failed)} passed, {len(warnings)} warning(s), {len(errors)} error(s)"]
+    for evaluation in sorted(failed, key=lambda e: (e.severity == dg.AssetCheckSeverity.WARN, e.check_name)):
+        kind = "warning" if evaluation in warnings else "ERROR"
+        description = evaluation.description or ""
+        lines.append(f"  {kind}: {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+                     + (f": {description}" if description else ""))
+        if evaluation.check_name in expected:
+            lines.append(f"    expected on the bundled sample: {expected[evaluation.check_name]}")
+    return lines
+
+
+@main.command()
+@click.argument("days", required=False)
+def backfill(days: str | None) -> None:
+    """Materialize every asset for DAYS in one Dagster run, one line per step, then the checks.
+
+    DAYS is a range A...B or one day (YYYY-MM-DD); without it, every day of the inbox. The run
+    is recorded in the instance at $DAGSTER_HOME (the UI shows it, with Dagster's full event
+    log); without DAGSTER_HOME it is not kept.
+    """
+    import warnings
+
+    from feed_assets.partitions import daily_partitions
+    from feed_assets.sample_data import EXPECTED_SAMPLE_WARNINGS, is_bundled_sample
+
+    # notices about Dagster's own API maturity, for the project's developers, not for this run
+    for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+        warnings.filterwarnings("ignore", category=category)
+    start, end = parse_days(days)
+    keys = daily_partitions.get_partition_keys()
+    for day in (start, end):
+        if day not in keys:
+            raise click.UsageError(f"{day} is not a partition: they run from {keys[0]} to {keys[-1]} "
+                                   "(FEED_START_DATE, default the first day of the inbox or the stored data)")
+    persistent = bool(os.environ.get("DAGSTER_HOME"))
+    click.echo(f"materializing every asset for {start}...{end} in one run "
+               + ("(the UI shows it)" if persistent else "(DAGSTER_HOME is not set: the run is not kept)"))
+    if persistent and not (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").exists():
+        click.echo("(no dagster.yaml in $DAGSTER_HOME: Dagster's defaults; `make run` copies the project's)")
+    with (dg.DagsterInstance.get() if persistent else dg.DagsterInstance.ephemeral()) as instance:
+        result = asset_job().execute_in_process(
+            instance=instance, raise_on_error=False, run_config={"loggers": {"progress": {}}},
+            tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
+        evaluations = result.get_asset_check_evaluations()
+    expected = EXPECTED_SAMPLE_WARNINGS if is_bundled_sample(settings.data_dir() / "inbox") else {}
+    click.echo("\n".join(check_lines(evaluations, expected)))
+    if not result.success:
+        raise click.ClickException(f"run {result.run_id} failed: its steps above, its whole log in the UI")
+    click.echo(f"run {result.run_id} succeeded")
 
 
 if __name__ == "__main__":

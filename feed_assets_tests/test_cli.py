@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 from click.testing import CliRunner
 
 from feed_assets.cli import DEFAULT_TABLE_ROWS, main
+from feed_assets.sample_data import EXPECTED_SAMPLE_WARNINGS
 from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START
 
 
@@ -119,3 +122,43 @@ def test_console_script_and_module_are_the_same_command(sample_warehouse):
                                capture_output=True, text=True)
     assert by_script.returncode == by_module.returncode == 0, by_script.stderr + by_module.stderr
     assert by_script.stdout == by_module.stdout == f"{SAMPLE_START}...{SAMPLE_END}\n"
+
+
+def test_backfill_is_one_run_one_line_per_step_and_says_which_warnings_are_expected(
+        sample_warehouse, tmp_path, monkeypatch):
+    data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
+    shutil.copytree(sample_warehouse / "inbox", data_dir / "inbox")
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("FEED_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    result = CliRunner().invoke(main, ["backfill"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"materializing every asset for {SAMPLE_START}...{SAMPLE_END} in one run (the UI shows it)"
+    assert any(line.endswith("raw_dumps done in " + line.split("raw_dumps done in ")[-1]) and "16 days" in line
+               for line in lines if "raw_dumps done" in line)
+    assert any("papers done" in line and "papers 204 rows" in line for line in lines)
+    assert any("parsed_entries: batch 1 of 1: 16 day(s), 210 entries, 5 rejected" in line for line in lines)
+    assert "DEBUG" not in result.output and "Warning" not in result.output
+    assert "checks: 14 passed, 2 warning(s), 0 error(s)" in lines
+    for check, why in EXPECTED_SAMPLE_WARNINGS.items():
+        index = next(i for i, line in enumerate(lines) if line.startswith(f"  warning: {check} on "))
+        assert lines[index + 1] == f"    expected on the bundled sample: {why}"
+    assert lines[-1].startswith("run ") and lines[-1].endswith(" succeeded")
+
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags["dagster/asset_partition_range_start"] == str(SAMPLE_START)
+    with duckdb.connect(str(data_dir / "feed.duckdb"), read_only=True) as con, \
+            duckdb.connect(str(sample_warehouse / "feed.duckdb"), read_only=True) as sample:
+        assert con.execute("select * from papers order by paper_id").fetchall() == \
+            sample.execute("select * from papers order by paper_id").fetchall()
+
+
+def test_backfill_refuses_days_it_cannot_run(cli):
+    assert "is not a day or a range" in cli("backfill", "2024-03-xx").output
+    assert "ends before it starts" in cli("backfill", "2024-03-05...2024-03-01").output
+    refused = cli("backfill", "1999-01-01...1999-01-02")
+    assert refused.exit_code == 2 and "1999-01-01 is not a partition" in refused.output
