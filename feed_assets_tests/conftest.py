@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import dagster as dg
-import duckdb
-import pytest
+# The daily partitions are made when feed_assets is imported, from the project's data folder
+# (its first inbox day, 2024-03-01) unless FEED_START_DATE says otherwise; the tests' own feed
+# folders hold days from 2024-01-01, so the partitions start there (before the first import).
+os.environ.setdefault("FEED_START_DATE", "2024-01-01")
 
-from feed_assets.definitions import build_definitions
-from feed_assets.resources import WAREHOUSE_FILE, ArxivSource, FeedSources, HuggingFaceSource
-from feed_assets.sample_data import generate_sample_inbox
+import dagster as dg  # noqa: E402
+import duckdb  # noqa: E402
+import pytest  # noqa: E402
+
+from feed_assets.definitions import build_definitions  # noqa: E402
+from feed_assets.resources import WAREHOUSE_FILE, ArxivSource, FeedSources, HuggingFaceSource  # noqa: E402
+from feed_assets.sample_data import generate_sample_inbox  # noqa: E402
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 SAMPLE_START = dt.date(2024, 3, 1)
