@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DAGSTER := $(VENV)/bin/dagster
+FEED := $(VENV)/bin/feed-assets
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: help install dev run test test-fast ui bench samples clean
@@ -33,10 +34,9 @@ $(DAGSTER_HOME):
 	mkdir -p $(DAGSTER_HOME)
 
 run: install $(DAGSTER_HOME)/dagster.yaml ## materialize every asset over all the sample days, in one run, and summarize
-	$(DAGSTER) asset materialize -m feed_assets.definitions --select '*' \
-		--partition-range "$$($(PY) -m feed_assets.cli inbox-range)"
+	@$(FEED) backfill "$$($(FEED) inbox-range)"
 	@echo
-	@$(PY) -m feed_assets.cli summary
+	@$(FEED) summary
 
 test: dev ## run every test (what CI runs)
 	$(PY) -m pytest
@@ -51,7 +51,7 @@ bench: dev ## P1-P3: backfills of ../shared/data and of 10 synthetic years again
 	$(PY) -m feed_assets_tests.benchmark
 
 samples: install ## regenerate the bundled sample inbox in data/inbox
-	$(PY) -m feed_assets.sample_data --out data/inbox
+	@$(PY) -m feed_assets.sample_data --out data/inbox
 
 clean: ## remove the local warehouse, query copy, raw store, charts and Dagster home (never the inbox)
 	rm -rf data/feed.duckdb data/feed.duckdb.wal data/query.duckdb data/published data/reports data/raw $(DAGSTER_HOME)

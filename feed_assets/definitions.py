@@ -11,6 +11,7 @@ from feed_assets.assets.papers import daily_feed_stats, papers
 from feed_assets.assets.trends import author_activity, category_trends, term_daily_counts, top_papers, trending_terms
 from feed_assets.assets.checks import quality_checks
 from feed_assets.automation.jobs import daily_feed_job
+from feed_assets.automation.progress import progress_logger
 from feed_assets.automation.schedules import daily_feed_schedule
 from feed_assets.automation.sensors import inbox_sensor
 from feed_assets.resources import FeedSources, build_resources
@@ -26,6 +27,9 @@ def build_definitions(data_dir: Path | None = None, sources: FeedSources | None 
         schedules=[daily_feed_schedule],
         sensors=[inbox_sensor],
         resources=build_resources(data_dir, sources),
+        # Dagster's console logger unless a run configures another: `feed-assets backfill`
+        # configures `progress` (one line per step, for a terminal)
+        loggers={"console": dg.colored_console_logger, "progress": progress_logger},
         # steps run one after another in the run's process: they share one DuckDB file, which
         # takes one writer at a time, and a step costs no process start-up
         executor=dg.in_process_executor,

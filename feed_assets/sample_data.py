@@ -757,6 +757,29 @@ def build_sample_inbox(start: date = date(2024, 3, 1), days: int = 16,
     return folders, summary
 
 
+# the checks that warn on the bundled sample, and why: it plants these cases on purpose
+EXPECTED_SAMPLE_WARNINGS = {
+    "no_rejected_entries": "the sample plants 5 malformed entries, to show they are kept aside with a reason",
+    "hf_items_have_the_known_fields": "the sample plants two HF items written as Python repr strings, "
+                                      "which carry none of the known fields",
+}
+
+
+def is_bundled_sample(inbox_dir: Path) -> bool:
+    """Whether ``inbox_dir`` holds exactly the bundled sample (``make samples``' output)."""
+    folders, _ = build_sample_inbox(date(2024, 3, 1), 16, 7)
+    inbox_dir = Path(inbox_dir)
+    if not inbox_dir.is_dir() or sorted(p.name for p in inbox_dir.iterdir()) != sorted(folders):
+        return False
+    for day, files in folders.items():
+        folder = inbox_dir / day
+        if sorted(p.name for p in folder.iterdir()) != sorted(files):
+            return False
+        if any((folder / name).read_bytes() != data for name, data in files.items()):
+            return False
+    return True
+
+
 def generate_sample_inbox(inbox_dir: Path, start: date = date(2024, 3, 1), days: int = 16,
                           seed: int = 7) -> dict:
     """Write the sample inbox under ``inbox_dir/YYYY-MM-DD/`` and return its summary.
@@ -788,9 +811,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="first feed date, YYYY-MM-DD (default: 2024-03-01)")
     parser.add_argument("--days", type=int, default=16, help="number of days (default: 16)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    parser.add_argument("--manifest", action="store_true",
+                        help="print the whole summary as JSON: every file, and where each planted case is")
     args = parser.parse_args(argv)
     summary = generate_sample_inbox(args.out, start=args.start, days=args.days, seed=args.seed)
-    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    if args.manifest:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print(f"wrote {summary['days']} days ({summary['start']}...{summary['end']}) to {args.out}: "
+              f"{summary['files']} files, {summary['items']} items, {len(summary['planted_duplicates'])} planted "
+              f"duplicates, {len(summary['planted_malformed'])} planted malformed entries (--manifest says where)")
     return 0
 
 

@@ -20,14 +20,48 @@ def data_dir() -> Path:
     return Path.cwd() / "data"
 
 
-def start_date() -> str:
-    """``$FEED_START_DATE`` (YYYY-MM-DD): the first daily partition."""
-    value = os.environ.get("FEED_START_DATE", DEFAULT_START_DATE)
+def start_date(folder: Path | None = None) -> str:
+    """``$FEED_START_DATE`` (YYYY-MM-DD): the first daily partition. Unset, the first day that has
+    data in the data folder (``folder``, default ``data_dir()``): the earliest inbox day folder or
+    day of stored dumps (their published files), so the partitions start where the data does;
+    with no data at all, ``DEFAULT_START_DATE``. Read when ``feed_assets`` is imported: a day
+    older than the first one, added later, becomes a partition when the code is loaded again."""
+    value = os.environ.get("FEED_START_DATE")
+    if not value:
+        first = first_data_day(folder if folder is not None else data_dir())
+        return first.isoformat() if first else DEFAULT_START_DATE
     try:
         dt.date.fromisoformat(value)
     except ValueError as error:
         raise ValueError(f"FEED_START_DATE={value!r} is not a date (YYYY-MM-DD): {error}") from None
     return value
+
+
+def first_data_day(folder: Path) -> dt.date | None:
+    """The earliest day of ``folder/inbox/YYYY-MM-DD/`` folders and of the stored dumps'
+    published files (``folder/published/raw_dumps/YYYY-MM-DD.parquet``); None when there is none.
+    Only names are read: no file is opened, and the warehouse (which a run may hold) is not."""
+    days = [_day(path.name) for path in _entries(folder / "inbox") if path.is_dir()]
+    days += [_day(path.name.removesuffix(".parquet")) for path in _entries(folder / "published" / "raw_dumps")
+             if path.name.endswith(".parquet")]
+    days = [day for day in days if day is not None]
+    return min(days) if days else None
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:  # missing or unreadable: no days there
+        return []
+
+
+def _day(name: str) -> dt.date | None:
+    if len(name) != 10:
+        return None
+    try:
+        return dt.date.fromisoformat(name)
+    except ValueError:
+        return None
 
 
 KNOWN_SOURCES = ("inbox", "hf", "arxiv")

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import dagster as dg
-import duckdb
-import pytest
+# The daily partitions are made when feed_assets is imported, from the project's data folder
+# (its first inbox day, 2024-03-01) unless FEED_START_DATE says otherwise; the tests' own feed
+# folders hold days from 2024-01-01, so the partitions start there (before the first import).
+os.environ.setdefault("FEED_START_DATE", "2024-01-01")
 
-from feed_assets.definitions import build_definitions
-from feed_assets.resources import WAREHOUSE_FILE, ArxivSource, FeedSources, HuggingFaceSource
-from feed_assets.sample_data import generate_sample_inbox
+import dagster as dg  # noqa: E402
+import duckdb  # noqa: E402
+import pytest  # noqa: E402
+
+from feed_assets.definitions import build_definitions  # noqa: E402
+from feed_assets.resources import WAREHOUSE_FILE, ArxivSource, FeedSources, HuggingFaceSource  # noqa: E402
+from feed_assets.sample_data import generate_sample_inbox  # noqa: E402
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 SAMPLE_START = dt.date(2024, 3, 1)
@@ -102,15 +108,30 @@ def sample_feed(feed: Feed) -> Feed:
     return feed
 
 
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample loaded once per session, in one run, as ``make run`` loads it: its data
+    folder (``inbox/``, ``feed.duckdb``, ``query.duckdb``, ``published/``). Read it; a test that
+    writes copies it first."""
+    root = tmp_path_factory.mktemp("sample_warehouse")
+    data_dir, home = root / "data", root / "dagster_home"
+    generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=SAMPLE_DAYS)
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as test_instance:
+        assert Feed(data_dir, test_instance).materialize(SAMPLE_START, SAMPLE_END).success
+    return data_dir
+
+
 SLOW_MODULES = {"test_command_line", "test_ui_browser", "test_concurrent_access", "test_http_replay_shared",
                 "test_crash_recovery", "test_term_sql"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark as ``slow`` every test that runs the pipeline on a Dagster instance (it uses the
-    ``feed`` fixture) or drives a whole process: ``make test-fast`` leaves them out."""
+    ``feed`` or ``sample_warehouse`` fixture) or drives a whole process: ``make test-fast`` leaves them out."""
     for item in items:
-        if "feed" in getattr(item, "fixturenames", ()) or item.module.__name__.split(".")[-1] in SLOW_MODULES:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & {"feed", "sample_warehouse"} or item.module.__name__.split(".")[-1] in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from click.testing import CliRunner
 
 from feed_assets import cli
 from feed_assets.parsing import UnknownFormatError
@@ -55,17 +56,17 @@ def test_a_symlink_inside_the_inbox_is_read(inbox):
         ("2024-03-04/abstracts.txt", b"Abstract:One.\n"), ("2024-03-04/linked.txt", b"Abstract:Two.\n")]
 
 
-def test_folders_not_named_yyyy_mm_dd_are_skipped_and_listed(inbox, monkeypatch, capsys):
+def test_folders_not_named_yyyy_mm_dd_are_skipped_and_listed(inbox, monkeypatch):
     for name in ("20250402", "2025-02-30", "misc", "２０２５-０４-０２"):
         (inbox / name).mkdir()
     scan = scan_inbox(inbox)
     assert scan.days == [DAY] == inbox_days(inbox)
     assert scan.skipped == sorted(["20250402", "2025-02-30", "misc", "２０２５-０４-０２"])
     monkeypatch.setenv("FEED_DATA_DIR", str(inbox.parent))
-    assert cli.main(["inbox-range"]) == 0
-    out, err = capsys.readouterr()
-    assert out.strip() == "2024-03-04...2024-03-04"
-    assert "skipped 4 folder(s) of the inbox not named YYYY-MM-DD" in err and "20250402" in err
+    result = CliRunner().invoke(cli.main, ["inbox-range"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "2024-03-04...2024-03-04"
+    assert "skipped 4 folder(s) of the inbox not named YYYY-MM-DD" in result.stderr and "20250402" in result.stderr
 
 
 def test_a_refused_file_fails_its_day_by_name_and_the_other_days_load(feed, tmp_path):

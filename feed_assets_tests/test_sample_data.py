@@ -21,6 +21,7 @@ from feed_assets.sample_data import (
     PAGE_METADATA_FILE,
     fold,
     generate_sample_inbox,
+    is_bundled_sample,
     main,
 )
 
@@ -198,8 +199,24 @@ def test_planted_cases_are_where_the_summary_says(generated: tuple[Path, dict]) 
             assert not abstract_lines(case["date"])[case["line"] - 1].startswith("Abstract:")
 
 
-def test_main_writes_and_prints_the_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_writes_and_prints_one_line_or_the_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--out", str(tmp_path), "--start", "2024-03-04", "--days", "2", "--seed", "1"]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith(f"wrote 2 days (2024-03-04...2024-03-05) to {tmp_path}:") and line.count("\n") == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["2024-03-04", "2024-03-05"]
+    assert main(["--out", str(tmp_path), "--start", "2024-03-04", "--days", "2", "--seed", "1", "--manifest"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["days"] == 2 and printed["start"] == "2024-03-04"
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["2024-03-04", "2024-03-05"]
+
+
+def test_the_bundled_sample_is_recognised_byte_for_byte(tmp_path: Path) -> None:
+    assert is_bundled_sample(COMMITTED_INBOX)
+    generate_sample_inbox(tmp_path)
+    assert is_bundled_sample(tmp_path)
+    day = sorted(tmp_path.iterdir())[3]
+    victim = sorted(day.iterdir())[0]
+    victim.write_bytes(victim.read_bytes() + b" ")
+    assert not is_bundled_sample(tmp_path)
+    generate_sample_inbox(tmp_path)
+    (tmp_path / "2024-04-01").mkdir()
+    assert not is_bundled_sample(tmp_path)

@@ -38,3 +38,25 @@ def test_bad_values_fail_with_the_setting_named(monkeypatch, name, value, messag
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=message):
         settings.feed_sources() if name == "FEED_SOURCES" else settings.start_date()
+
+
+def test_the_first_partition_is_the_first_day_with_data(monkeypatch, tmp_path):
+    monkeypatch.delenv("FEED_START_DATE", raising=False)
+    assert settings.start_date(tmp_path) == settings.DEFAULT_START_DATE  # no data at all
+    for name in ("2024-03-05", "2024-02-30", "notes", "2024-3-1"):
+        (tmp_path / "inbox" / name).mkdir(parents=True)
+    (tmp_path / "inbox" / "2023-01-01").write_text("a file, not a day folder")
+    assert settings.start_date(tmp_path) == "2024-03-05"
+    published = tmp_path / "published" / "raw_dumps"
+    published.mkdir(parents=True)
+    (published / "2024-02-10.parquet").write_bytes(b"")  # a stored day no longer in the inbox
+    (published / "_schema.parquet").write_bytes(b"")
+    assert settings.start_date(tmp_path) == "2024-02-10"
+    monkeypatch.setenv("FEED_START_DATE", "2020-01-01")
+    assert settings.start_date(tmp_path) == "2020-01-01"
+
+
+def test_the_projects_partitions_start_with_its_sample(monkeypatch):
+    monkeypatch.delenv("FEED_START_DATE", raising=False)
+    monkeypatch.delenv("FEED_DATA_DIR", raising=False)
+    assert settings.start_date() == "2024-03-01"  # data/inbox, the bundled sample

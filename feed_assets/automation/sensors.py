@@ -50,5 +50,6 @@ def inbox_sensor(context: dg.SensorEvaluationContext, storage: FeedStorage) -> d
                                       tags={"feed/trigger": "inbox"}))
         seen[day] = signature
     if skipped:
-        context.log.info(f"inbox days with no partition yet (before FEED_START_DATE or not over): {skipped}")
+        context.log.info(f"inbox days with no partition yet (not over, or before the first partition, which is "
+                         f"fixed when the code is loaded: reload it): {skipped}")
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
