@@ -49,12 +49,18 @@ def test_a_reader_rebuilds_everything_first_then_takes_in_only_what_changed_sinc
 
 def test_a_table_replaced_whole_makes_its_readers_rebuild_once(con):
     write(con, "papers", [(DAY, "a")])
-    take_in(con, "stats", ["papers"])
+    write(con, "stats", [(DAY, None)])
+    take_in(con, "copy", ["papers", "stats"])
     with transaction(con):
         record_everything(con, next_version(con, "papers"), "papers")
     write(con, "papers", [(DAY, "b")])
-    assert take_in(con, "stats", ["papers"])[0] is True
-    assert take_in(con, "stats", ["papers"]) == (False, [], [])
+    write(con, "stats", [(DAY + dt.timedelta(days=1), None)])
+    with transaction(con):
+        changes = pull(con, "copy", ["papers", "stats"])
+    assert changes.whole == {"papers"} and changes.full  # the other table's changes are still told by key
+    assert [r[0] for r in con.execute(changes.days("stats")).fetchall()] == [DAY + dt.timedelta(days=1)]
+    assert take_in(con, "copy", ["papers", "stats"])[0] is True
+    assert take_in(con, "copy", ["papers", "stats"]) == (False, [], [])
 
 
 def test_changes_every_reader_took_in_are_dropped_and_the_others_kept(con):

@@ -57,16 +57,21 @@ def record_everything(con: duckdb.DuckDBPyConnection, version: int, table: str) 
 class Pull:
     """What a reader has to take in: the changes of its tables since its progress, up to ``upto``.
 
-    ``full`` is true when the reader has never run against one of its tables, or one of them
-    was replaced whole since: it then rebuilds everything, and the SQL of ``days`` and
-    ``papers`` is not needed.
+    ``whole`` names the tables the reader must take in whole: it has never read them, or
+    they were replaced whole since. ``full`` is true when there is any: a reader that
+    rebuilds from all its tables together then rebuilds everything, and the SQL of ``days``
+    and ``papers`` is not needed.
     """
 
     reader: str
     tables: tuple[str, ...]
     since: dict[str, int]
     upto: int
-    full: bool
+    whole: frozenset[str]
+
+    @property
+    def full(self) -> bool:
+        return bool(self.whole)
 
     def _changes(self, table: str) -> str:
         return (f"select day, paper_id from table_changes where table_name = '{table}' "
@@ -99,9 +104,10 @@ def pull(con: duckdb.DuckDBPyConnection, reader: str, tables: Sequence[str]) -> 
         "select table_name, version from reader_progress where reader = ? and table_name in (select unnest(?))",
         [reader, list(tables)]).fetchall())
     upto = con.execute("select coalesce(max(version), 0) from warehouse_writes").fetchone()[0]
-    full = any(table not in since for table in tables) or any(
-        con.execute("""
-            select count(*) from table_changes where table_name = ? and version > ? and version <= ?
-              and day is null and paper_id is null
-        """, [table, since[table], upto]).fetchone()[0] for table in tables)
-    return Pull(reader, tuple(tables), since, upto, full=full)
+    replaced = {row[0] for row in con.execute("""
+        select distinct c.table_name from table_changes c
+        join (select unnest(?::varchar[]) as table_name, unnest(?::bigint[]) as version) read using (table_name)
+        where c.version > read.version and c.version <= ? and c.day is null and c.paper_id is null
+    """, [list(since), list(since.values()), upto]).fetchall()} if since else set()
+    whole = frozenset(table for table in tables if table not in since or table in replaced)
+    return Pull(reader, tuple(tables), since, upto, whole)

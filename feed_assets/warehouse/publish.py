@@ -22,6 +22,7 @@ the next write.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -66,13 +67,28 @@ def publish_changes(con: duckdb.DuckDBPyConnection, data_dir: Path) -> int:
         changes = pull(con, READER, PUBLISHED_TABLES)
         for table in PUBLISHED_TABLES:
             column = TABLES[table].day_column
-            days_sql = (f"select distinct {column} as day from {table}" if table not in changes.since
-                        else changes.days(table))
-            days = [row[0] for row in con.execute(f"select distinct day from ({days_sql}) order by 1").fetchall()]
+            if table in changes.whole:  # every day it has, and every day published before
+                days_sql = f"select distinct {column} as day from {table}"
+                published = sorted(_published_days(root / table))
+                days = sorted({row[0] for row in con.execute(days_sql).fetchall()} | set(published))
+            else:
+                days = [row[0] for row in con.execute(
+                    f"select distinct day from ({changes.days(table)}) order by 1").fetchall()]
             written += _publish_days(con, root / table, table, column, days) if days else 0
         changes.done(con)
     _ensure_query_database(con, Path(data_dir).resolve() / QUERY_DATABASE, root)
     return written
+
+
+def _published_days(folder: Path) -> list[dt.date]:
+    """The days that have a published file in ``folder``."""
+    days = []
+    for path in folder.glob("*.parquet"):
+        try:
+            days.append(dt.date.fromisoformat(path.stem))
+        except ValueError:  # the schema file
+            continue
+    return days
 
 
 def _publish_days(con: duckdb.DuckDBPyConnection, folder: Path, table: str, column: str, days: list) -> int:
