@@ -38,11 +38,14 @@ run: install $(DAGSTER_HOME)/dagster.yaml ## materialize every asset over all th
 	@echo
 	@$(FEED) summary
 
-test: dev ## run every test (what CI runs)
-	$(PY) -m pytest
+# the tests run on two workers, a test file each at a time (module fixtures are built once)
+TEST_WORKERS ?= 2
+
+test: dev ## run every test (what CI runs), on $(TEST_WORKERS) workers
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: dev ## run the fast tests only: parsers, rules, statistics, warehouse SQL (no whole-pipeline runs)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon (schedules, sensor, run queue) on http://127.0.0.1:3000
 	$(DAGSTER) dev -w workspace.yaml -h 127.0.0.1 -p 3000
