@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import sys
 import unicodedata
+from collections.abc import Iterator
 from functools import cache
 
 _WHITESPACE = re.compile(r"\s+")
@@ -259,6 +260,21 @@ def decode_text(data: bytes) -> str:
 def split_lines(text: str) -> list[str]:
     """The lines of a text dump, with ``\\r\\n`` line ends tolerated (line N is ``lines[N - 1]``)."""
     return text.replace("\r\n", "\n").split("\n")
+
+
+def nonblank_lines(text: str) -> Iterator[str]:
+    """The stripped non-blank lines of ``text``, in order, read lazily: what
+    ``(line.strip() for line in split_lines(text) if line.strip())`` gives, without splitting
+    the whole dump to look at its first lines."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        stripped = (text[start:] if end < 0 else text[start:end]).strip()
+        if stripped:
+            yield stripped
+        if end < 0:
+            return
+        start = end + 1
 
 
 def optional_int(value: object, field: str = "number") -> int | None:
