@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -162,9 +163,13 @@ def test_a_failed_day_write_leaves_the_previous_state(tmp_path):
     refresh(con)
     before = snapshot(con)
     rows = day_rows({0: [(1, "arxiv_listing")]})
-    rows.appearances["format"][0] = None  # violates NOT NULL in the middle of the write
+    appearances = rows.appearance_table()
+    formats = appearances["format"].to_pylist()
+    formats[0] = None  # violates NOT NULL in the middle of the write
+    appearances = appearances.set_column(appearances.schema.get_field_index("format"), "format",
+                                         pa.array(formats, pa.string()))
     with pytest.raises(duckdb.ConstraintException), transaction(con):
-        replace_entries(con, [DAY0], rows.appearance_table(), rows.rejection_table())
+        replace_entries(con, [DAY0], appearances, rows.rejection_table())
     refresh(con)
     assert snapshot(con) == before
 

@@ -9,7 +9,7 @@ are ``"line N"`` (1-based, physical lines).
 from __future__ import annotations
 
 from .model import Entry, ParseResult, Rejection
-from .normalize import FieldProblem, clean_text, decode_text, excerpt, split_lines
+from .normalize import FieldProblem, clean_text, decode_text, excerpt, nonblank_lines, split_lines
 
 FORMAT = "abstract_list"
 PREFIX = "Abstract:"
@@ -17,7 +17,7 @@ PREFIX = "Abstract:"
 
 def is_abstract_list(text: str) -> bool:
     """Whether the first non-blank line starts with the ``Abstract:`` prefix."""
-    first_line = next((line.strip() for line in split_lines(text) if line.strip()), "")
+    first_line = next(nonblank_lines(text), "")
     return first_line.startswith(PREFIX)
 
 

@@ -27,7 +27,7 @@ from .arxiv_atom import FORMAT as ARXIV_ATOM, is_atom_feed
 from .arxiv_listing import FORMAT as ARXIV_LISTING
 from .hf_daily_papers import FORMAT as HF_DAILY_PAPERS
 from .model import UnknownFormatError
-from .normalize import decode_text, excerpt, printable, split_lines, text_encoding
+from .normalize import decode_text, excerpt, nonblank_lines, printable, text_encoding
 from .papers_page import is_papers_page, page_format
 from .safe_json import JsonProblem, load_json
 
@@ -48,7 +48,7 @@ def detect_format(data: bytes, name: str) -> str:
         raise UnknownFormatError(
             f"{name}: not {encoding.upper()} text (byte offset {error.start}: {error.reason}; "
             f"about {max(bad_bytes, 1):,} bad byte(s) in {len(data):,})") from error
-    first_line = next((line.strip() for line in split_lines(text) if line.strip()), "")
+    first_line = next(nonblank_lines(text), "")
     extension = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
     if not first_line:
         return _format_of_empty(name, extension, len(data))

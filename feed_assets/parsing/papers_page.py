@@ -33,10 +33,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
+from itertools import islice
 
 from .model import Entry, ParseResult, Rejection, UnknownFormatError
 from .normalize import (
-    FieldProblem, clean_text, complete_date, count_of, decode_text, excerpt, parse_month_day, split_lines)
+    FieldProblem, clean_text, complete_date, count_of, decode_text, excerpt, nonblank_lines, parse_month_day,
+    split_lines)
 
 FORMAT_PLAIN = "papers_page"
 FORMAT_WITH_METADATA = "papers_page_metadata"
@@ -77,8 +79,7 @@ class _Block:
 
 def is_papers_page(text: str) -> bool:
     """Whether the text starts with the papers page header (its first two non-blank lines)."""
-    first_lines = [line.strip() for line in split_lines(text) if line.strip()][:2]
-    return tuple(first_lines) == HEADER_START
+    return tuple(islice(nonblank_lines(text), 2)) == HEADER_START
 
 
 def page_format(text: str) -> str:

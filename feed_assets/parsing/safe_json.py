@@ -45,18 +45,22 @@ def load_json(text: str | bytes) -> Any:
 
 def nesting_depth(value: Any, limit: int = MAX_ITEM_DEPTH) -> int:
     """How many levels of arrays and objects ``value`` holds (a scalar is 0), counted without
-    recursion and only up to ``limit + 1`` (enough to tell that it is too deep)."""
-    deepest = 0
-    stack = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, (dict, list)):
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                return deepest
-            stack.extend((child, depth) for child in (node.values() if isinstance(node, dict) else node))
-    return deepest
+    recursion and only up to ``limit + 1`` (enough to tell that it is too deep).
+
+    Walks one level at a time: the containers of a level are what the next level is read
+    from, so scalars (most of an item) cost one type check each."""
+    depth = 0
+    level = [value]
+    while True:
+        containers = [node for node in level if isinstance(node, (dict, list))]
+        if not containers:
+            return depth
+        depth += 1
+        if depth > limit:
+            return depth
+        level = []
+        for node in containers:
+            level.extend(node.values() if isinstance(node, dict) else node)
 
 
 def json_excerpt_source(value: Any) -> str:

@@ -21,21 +21,31 @@ Why the SQL looks the way it does (DuckDB's regexes are RE2: no look-behind, no 
   (longest) tokens.
 - Python's ``str.lower`` differs from DuckDB's ``lower`` on ``İ`` (Python gives ``i̇``) and on
   the context-dependent final sigma (``aΣ`` -> ``aς``); both are corrected before lowering.
-- Runs and n-grams: each text becomes the list of its tokens and breaks, mapped to the term
-  form or NULL (a break or a dropped token). An n-gram at position i is
-  ``t[i] || ' ' || t[i+1] ...``, NULL as soon as one part is NULL, so runs need no ids.
+- Tokens are normalized once per distinct token, not once per occurrence: a token's term
+  form (or NULL, for a break or a dropped token) depends on the token alone, and a month of
+  papers holds some 3 million tokens but only some 50,000 distinct ones. The distinct tokens
+  go through the normalization stages (list lambdas over a few long lists per statement: a
+  lambda compiles its regexes once per vector of lists), and every token finds its term with
+  one hash join. Keywords likewise: their distinct words are normalized, then each distinct
+  keyword is put together from its words.
+- Runs and n-grams: every token of a paper gets a key (the paper's number, then the token's
+  index; title, then a break, then abstract, then a break), and an n-gram starting at a token
+  is its term and the terms of the next n - 1 tokens in key order (``lead``), joined by
+  spaces: NULL as soon as one part is NULL, so runs need no ids and never cross a break, nor
+  a paper's end (its last token is a break).
 
 Chunking: ``count_terms`` holds one chunk's (day, kind, term) groups in a hash table (about
 75 rows per paper after grouping), and DuckDB only runs a scan on several threads when it
 spans several row groups (122,880 rows), so very small chunks are slow and very large ones
-use more memory. Measured (``feed_assets_tests/measure_term_sql.py``, 200,000 arXiv-like
-papers at 700 a day, 2 threads, ``memory_limit='1GB'``): chunks of 7 days 2,800 papers/s,
-peak RSS 935 MiB; 31 days 4,100 papers/s, 1.1 GiB; 92 days 4,300 papers/s, 1.4 GiB; 366 days
-4,300 papers/s, 1.4 GiB. Python ``paper_terms`` alone (no counting): 1,300 papers/s. So pass
-about a month of arXiv per call, some 20,000 papers (the warehouse's ``TERM_CHUNK_PAPERS``),
-with the connection's memory_limit set (about 1 GB); ten years (2.5 million papers) then take about 10 minutes. Each call
-appends only the rows of its own days, so calls can run one after another inside one
-transaction. Building the query text costs about 1 s once per process (the character
+use more memory. Measured (``feed_assets_tests/measure_term_sql.py``, 100,000 papers made of
+real abstract sentences at 700 a day, 2 threads on a shared 2-core machine,
+``memory_limit='1GB'``): chunks of 7 days 5,000 papers/s, peak RSS 720 MiB; 31 days 7,100
+papers/s, 990 MiB; 92 days 5,400 papers/s, 1.2 GiB (before tokens were normalized per
+distinct token: 31 days 3,500 papers/s). Python ``paper_terms`` alone (no counting): 1,300
+papers/s. So pass about a month of arXiv per call, some 20,000 papers (the warehouse's
+``TERM_CHUNK_PAPERS``), with the connection's memory_limit set (about 1 GB); ten years (2.5
+million papers) then take about 6 minutes. Each call appends only the rows of its own days,
+so calls can run one after another inside one transaction. Building the query text costs about 1 s once per process (the character
 classes are enumerated, then cached) and binding about 0.25 s per call.
 """
 
@@ -342,15 +352,6 @@ def _is_dropped(raw: str, normalized: str) -> str:
             f"or regexp_full_match({_lower(normalized, sigma=False)}, {dropped}))")
 
 
-def _ngrams(kept: str) -> str:
-    """The 1- to MAX_NGRAM-grams of a SQL list of kept terms or NULLs (NULL breaks a run)."""
-    lists = []
-    for n in range(1, spec.MAX_NGRAM + 1):
-        gram = " || ' ' || ".join(f"{kept}[i + {k}]" for k in range(n))
-        lists.append(f"list_transform(range(1, len({kept}) + 2 - {n}), lambda i: {gram})")
-    return f"list_filter(flatten([{', '.join(lists)}]), lambda g: g is not null)"
-
-
 # ---------------------------------------------------------------------------------------------
 # Queries
 # ---------------------------------------------------------------------------------------------
@@ -372,8 +373,15 @@ def _staged(source: str, keys: str, columns: dict[str, str], *, breaks: bool, na
     return ",\n    ".join(ctes), previous
 
 
+# the key of a token: its paper's number times this, plus the token's index in the paper
+_TOKEN_KEY_STRIDE = 2**32
+# a statement's distinct tokens are normalized in this many lists (a lambda call per list)
+_VOCABULARY_LISTS = 64
+
+
 def _paper_terms_cte(papers_sql: str) -> str:
-    """CTEs ending in ``paper_terms (paper_id, feed_date, kind, term)``, distinct per paper."""
+    """CTEs ending in ``paper_terms (n, feed_date, kind, term)``, distinct per paper, where ``n``
+    numbers the papers of ``numbered (n, paper_id, feed_date, ...)``."""
     p = _patterns()
     k = _classes()
     apostrophe = "'\u2019'"
@@ -385,48 +393,77 @@ def _paper_terms_cte(papers_sql: str) -> str:
 
     words = (f"regexp_extract_all(replace(coalesce(keyword, ''), {apostrophe}, ''''), "
              f"{_sql_string(p['nonspace_run'])})")
-    text_ctes, text_last = _staged("papers", "paper_id, feed_date",
-                                   {"title_tokens": tokens("title"), "abstract_tokens": tokens("abstract")},
-                                   breaks=True, name="text")
-    keyword_ctes, keyword_last = _staged("keywords", "paper_id, feed_date", {"words": words},
+    vocabulary_ctes, vocabulary_last = _staged("vocabulary_lists", "raws", {"tokens": "raws"},
+                                               breaks=True, name="vocabulary")
+    keyword_ctes, keyword_last = _staged("keyword_word_lists", "raws", {"words": "raws"},
                                          breaks=False, name="keyword")
     dropped = _is_dropped("s.raw", "s.term")
     dropped_words = _sql_string(p["dropped_words"])
     fast_dropped = (f"length(s.term) <= 1 or regexp_full_match(lower(s.raw), {dropped_words}) "
                     f"or regexp_full_match(s.term, {dropped_words})")
-
-    def kept(column: str) -> str:
-        return (f"list_transform({column}, lambda s: case when s is null then null "
-                f"when s.fast then (case when {fast_dropped} then null else s.term end) "
-                f"when {dropped} then null else s.term end)")
-
+    kept = (f"list_transform(tokens, lambda s: case when s is null then null "
+            f"when s.fast then (case when {fast_dropped} then null else s.term end) "
+            f"when {dropped} then null else s.term end)")
+    following = ", ".join(f"lead(v.term, {i}) over following as t{i + 1}" for i in range(1, spec.MAX_NGRAM))
+    grams = ", ".join(" || ' ' || ".join(f"t{i + 1}" for i in range(n)) for n in range(1, spec.MAX_NGRAM + 1))
     return f"""
     papers as ({papers_sql}),
-    {text_ctes},
-    text_kept as (
-        select paper_id, feed_date, {kept('title_tokens')} as title_kept, {kept('abstract_tokens')} as abstract_kept
-        from {text_last}
+    numbered as materialized (
+        select row_number() over () as n, paper_id, feed_date, keywords, categories,
+               {tokens('title')} || ['.'] || {tokens('abstract')} || ['.'] as tokens
+        from papers
+    ),
+    token_rows as (
+        select n * {_TOKEN_KEY_STRIDE} + unnest(range(len(tokens))) as token_key, n, feed_date,
+               unnest(tokens) as raw
+        from numbered
+    ),
+    vocabulary_lists as (
+        select list(raw) as raws from (select distinct raw from token_rows)
+        group by hash(raw) % {_VOCABULARY_LISTS}
+    ),
+    {vocabulary_ctes},
+    vocabulary_terms as (
+        select unnest(raws) as raw, unnest({kept}) as term from {vocabulary_last}
+    ),
+    token_terms as (
+        select t.n, t.feed_date, v.term as t1, {following}
+        from token_rows t join vocabulary_terms v using (raw)
+        window following as (order by t.token_key)
     ),
     text_terms as (
-        select paper_id, feed_date, list_distinct({_ngrams('title_kept')} || {_ngrams('abstract_kept')}) as terms
-        from text_kept
+        select distinct n, feed_date, unnest([{grams}]) as term from token_terms where t1 is not null
     ),
-    keywords as (select paper_id, feed_date, unnest(keywords) as keyword from papers),
+    keywords as (select n, feed_date, unnest(keywords) as keyword from numbered),
+    keyword_words as (
+        select keyword, unnest(range(len(words))) as position, unnest(words) as raw
+        from (select keyword, {words} as words from (select distinct keyword from keywords))
+    ),
+    keyword_word_lists as (
+        select list(raw) as raws from (select distinct raw from keyword_words)
+        group by hash(raw) % {_VOCABULARY_LISTS}
+    ),
     {keyword_ctes},
+    keyword_word_terms as (
+        select unnest(raws) as raw, unnest(list_transform(words, lambda s: s.term)) as term from {keyword_last}
+    ),
+    keyword_forms as (
+        select keyword, array_to_string(list(t.term order by w.position), ' ') as term
+        from keyword_words w join keyword_word_terms t using (raw) group by keyword
+    ),
     keyword_terms as (
-        select distinct paper_id, feed_date, array_to_string(list_transform(words, lambda s: s.term), ' ') as term
-        from {keyword_last}
+        select distinct k.n, k.feed_date, f.term from keywords k join keyword_forms f using (keyword)
     ),
     category_terms as (
-        select distinct paper_id, feed_date, trim(category, {_sql_string(k['space_chars'])}) as term
-        from (select paper_id, feed_date, unnest(categories) as category from papers)
+        select distinct n, feed_date, trim(category, {_sql_string(k['space_chars'])}) as term
+        from (select n, feed_date, unnest(categories) as category from numbered)
     ),
     paper_terms as (
-        select paper_id, feed_date, 'text' as kind, unnest(terms) as term from text_terms
+        select n, feed_date, 'text' as kind, term from text_terms where term is not null
         union all
-        select paper_id, feed_date, 'keyword', term from keyword_terms where term <> ''
+        select n, feed_date, 'keyword', term from keyword_terms where term <> ''
         union all
-        select paper_id, feed_date, 'category', term from category_terms where term <> ''
+        select n, feed_date, 'category', term from category_terms where term <> ''
     )"""
 
 
@@ -438,7 +475,8 @@ def paper_terms_sql(papers_sql: str) -> str:
     their items). Per paper the rows are exactly ``terms.paper_terms(title, abstract,
     keywords, categories)``, ``kind`` being 'text', 'keyword' or 'category'.
     """
-    return f"with {_paper_terms_cte(papers_sql)}\n    select distinct paper_id, feed_date, kind, term from paper_terms"
+    return (f"with {_paper_terms_cte(papers_sql)}\n    select distinct x.paper_id, x.feed_date, t.kind, t.term "
+            "from paper_terms t join numbered x using (n)")
 
 
 def term_counts_sql(papers_sql: str) -> str:

@@ -36,63 +36,75 @@ def appearance_id(feed_date: dt.date, dump_sha256: str, position: int) -> str:
     return f"{feed_date.isoformat()}:{dump_sha256[:16]}:{position}"
 
 
-def _empty(schema: pa.Schema) -> dict[str, list]:
-    return {name: [] for name in schema.names}
-
-
 def dump_columns(feed_date: dt.date, dump_sha256: str, origin: str,
-                 parsed: ParseResult) -> tuple[dict[str, list], dict[str, list]]:
-    """The appearance and rejection columns of one parsed dump (identity keys included;
-    ``paper_id`` is decided in the warehouse)."""
+                 parsed: ParseResult) -> tuple[pa.Table, pa.Table]:
+    """The appearance and rejection rows of one parsed dump, as Arrow tables (identity keys
+    included; ``paper_id`` is decided in the warehouse). Built column by column: a dump is one
+    list per column, not a dict per entry."""
     source = SOURCE_OF_FORMAT[parsed.format]
-    rows = _empty(APPEARANCE_SCHEMA)
-    for entry in parsed.entries:
-        keys = identity_keys(entry.arxiv_id, entry.title, entry.abstract)
-        values = {
-            "appearance_id": appearance_id(feed_date, dump_sha256, entry.position),
-            "feed_date": feed_date, "source": source, "format": parsed.format, "dump_sha256": dump_sha256,
-            "position": entry.position, "arxiv_id": entry.arxiv_id, "title": entry.title,
-            "abstract": entry.abstract, "authors": list(entry.authors),
-            "author_count": entry.author_count if entry.author_count is not None else (len(entry.authors) or None),
-            "organization": entry.organization, "published_date": entry.published_date,
-            "upvotes": entry.upvotes, "comments": entry.comments, "categories": list(entry.categories),
-            "keywords": list(entry.keywords), "page_date": parsed.declared_date,
-            "title_key": keys.title_key, "abstract_key": keys.abstract_key,
-        }
-        for name, value in values.items():
-            rows[name].append(value)
-    rejected = _empty(REJECTION_SCHEMA)
-    for rejection in parsed.rejections:
-        values = {"feed_date": feed_date, "source": source, "format": parsed.format, "dump_sha256": dump_sha256,
-                  "origin": origin, "position": rejection.position, "location": rejection.location,
-                  "reason": rejection.reason, "excerpt": rejection.excerpt}
-        for name, value in values.items():
-            rejected[name].append(value)
-    return rows, rejected
+    entries = parsed.entries
+    count = len(entries)
+    keys = [identity_keys(entry.arxiv_id, entry.title, entry.abstract) for entry in entries]
+    id_prefix = f"{feed_date.isoformat()}:{dump_sha256[:16]}:"
+    appearances = pa.table({
+        "appearance_id": [f"{id_prefix}{entry.position}" for entry in entries],
+        "feed_date": pa.repeat(pa.scalar(feed_date, pa.date32()), count),
+        "source": pa.repeat(pa.scalar(source, pa.string()), count),
+        "format": pa.repeat(pa.scalar(parsed.format, pa.string()), count),
+        "dump_sha256": pa.repeat(pa.scalar(dump_sha256, pa.string()), count),
+        "position": [entry.position for entry in entries],
+        "arxiv_id": [entry.arxiv_id for entry in entries],
+        "title": [entry.title for entry in entries],
+        "abstract": [entry.abstract for entry in entries],
+        "authors": [entry.authors for entry in entries],
+        "author_count": [entry.author_count if entry.author_count is not None else (len(entry.authors) or None)
+                         for entry in entries],
+        "organization": [entry.organization for entry in entries],
+        "published_date": [entry.published_date for entry in entries],
+        "upvotes": [entry.upvotes for entry in entries],
+        "comments": [entry.comments for entry in entries],
+        "categories": [entry.categories for entry in entries],
+        "keywords": [entry.keywords for entry in entries],
+        "page_date": pa.repeat(pa.scalar(parsed.declared_date, pa.date32()), count),
+        "title_key": [key.title_key for key in keys],
+        "abstract_key": [key.abstract_key for key in keys],
+    }, schema=APPEARANCE_SCHEMA)
+    rejections = parsed.rejections
+    rejected_count = len(rejections)
+    rejected = pa.table({
+        "feed_date": pa.repeat(pa.scalar(feed_date, pa.date32()), rejected_count),
+        "source": pa.repeat(pa.scalar(source, pa.string()), rejected_count),
+        "format": pa.repeat(pa.scalar(parsed.format, pa.string()), rejected_count),
+        "dump_sha256": pa.repeat(pa.scalar(dump_sha256, pa.string()), rejected_count),
+        "origin": pa.repeat(pa.scalar(origin, pa.string()), rejected_count),
+        "position": [rejection.position for rejection in rejections],
+        "location": [rejection.location for rejection in rejections],
+        "reason": [rejection.reason for rejection in rejections],
+        "excerpt": [rejection.excerpt for rejection in rejections],
+    }, schema=REJECTION_SCHEMA)
+    return appearances, rejected
 
 
 class RangeRows:
-    """The appearance and rejection columns of many dumps, gathered for one set-based write."""
+    """The appearance and rejection rows of many dumps, gathered for one set-based write."""
 
     def __init__(self) -> None:
-        self.appearances = _empty(APPEARANCE_SCHEMA)
-        self.rejections = _empty(REJECTION_SCHEMA)
+        self._appearances: list[pa.Table] = []
+        self._rejections: list[pa.Table] = []
 
-    def add(self, appearances: dict[str, list], rejections: dict[str, list]) -> None:
-        for name, values in appearances.items():
-            self.appearances[name].extend(values)
-        for name, values in rejections.items():
-            self.rejections[name].extend(values)
+    def add(self, appearances: pa.Table, rejections: pa.Table) -> None:
+        self._appearances.append(appearances)
+        self._rejections.append(rejections)
 
     @property
     def entries(self) -> int:
-        return len(self.appearances["appearance_id"])
+        return sum(table.num_rows for table in self._appearances)
 
     def appearance_table(self) -> pa.Table:
-        return pa.table(self.appearances, schema=APPEARANCE_SCHEMA)
+        return pa.concat_tables([APPEARANCE_SCHEMA.empty_table(), *self._appearances])
 
     def rejection_table(self) -> pa.Table:
-        return pa.table(self.rejections, schema=REJECTION_SCHEMA)
+        return pa.concat_tables([REJECTION_SCHEMA.empty_table(), *self._rejections])
 
 
 def range_rows(dumps: Iterable[tuple[dt.date, str, str, ParseResult]]) -> RangeRows:
@@ -104,8 +116,8 @@ def range_rows(dumps: Iterable[tuple[dt.date, str, str, ParseResult]]) -> RangeR
 
 
 def parse_dump_columns(feed_date: dt.date, sha256: str, origin: str,
-                       data: bytes) -> tuple[dict[str, list], dict[str, list], dt.date | None]:
-    """Parse one dump's bytes into its appearance and rejection columns, and the date the dump
+                       data: bytes) -> tuple[pa.Table, pa.Table, dt.date | None]:
+    """Parse one dump's bytes into its appearance and rejection rows, and the date the dump
     itself shows (None if it shows none). Pure, and picklable for a process pool."""
     parsed = parse_dump(data, origin, feed_date)
     return (*dump_columns(feed_date, sha256, origin, parsed), parsed.declared_date)
