@@ -202,7 +202,7 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
         empty_days = sorted(set(days) - {dump.feed_date for dump in stored})
         batches = list(day_batches(stored)) or [[]]
         context.log.info(f"{len(days)} day(s) to parse, {len(stored)} dump(s), in {len(batches)} batch(es)")
-        with DumpParser(store.get) as parser:
+        with DumpParser(store.get, run_bytes=sum(dump.size_bytes for dump in stored)) as parser:
             for number, batch in enumerate(batches, start=1):
                 parsed = parser.parse(batch)
                 batch_days = parsed.loaded_days + (empty_days if number == 1 else [])

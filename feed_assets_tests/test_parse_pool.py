@@ -1,0 +1,79 @@
+"""Parsing many dumps in batches of whole days, in the run's process or on a pool of workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+
+from feed_assets.sample_data import generate_sample_inbox
+from feed_assets.warehouse import parse_pool
+from feed_assets.warehouse.parse_pool import DumpParser, StoredDump, day_batches
+
+
+@pytest.fixture(scope="module")
+def sample_dumps(tmp_path_factory) -> tuple[list[StoredDump], dict[str, bytes]]:
+    """The sample inbox's files as stored dumps, and their bytes by sha256."""
+    inbox = tmp_path_factory.mktemp("pool") / "inbox"
+    generate_sample_inbox(inbox)
+    dumps, blobs = [], {}
+    for path in sorted(inbox.glob("*/*")):
+        data = path.read_bytes()
+        sha256 = hashlib.sha256(data).hexdigest()
+        blobs[sha256] = data
+        dumps.append(StoredDump(dt.date.fromisoformat(path.parent.name), sha256,
+                                f"{path.parent.name}/{path.name}", len(data)))
+    return dumps, blobs
+
+
+def test_batches_hold_whole_days_in_order_and_stay_under_the_bound(sample_dumps):
+    dumps, _ = sample_dumps
+    bound = 3 * max(dump.size_bytes for dump in dumps)
+    batches = list(day_batches(dumps, max_bytes=bound))
+    assert len(batches) > 1
+    assert [dump for batch in batches for dump in batch] == sorted(dumps, key=lambda dump: dump.feed_date)
+    days = [{dump.feed_date for dump in batch} for batch in batches]
+    assert all(not (a & b) for i, a in enumerate(days) for b in days[i + 1:])  # a day is never split
+    for batch in batches:
+        if len({dump.feed_date for dump in batch}) > 1:
+            assert sum(dump.size_bytes for dump in batch) <= bound
+
+
+def _rows(parsed) -> tuple[list, list]:
+    appearances = parsed.rows.appearance_table().to_pylist()
+    rejections = parsed.rows.rejection_table().to_pylist()
+    key = lambda row: (row["feed_date"], row["dump_sha256"], row["position"])  # noqa: E731
+    return sorted(appearances, key=key), sorted(rejections, key=key)
+
+
+def test_a_pool_of_workers_parses_exactly_what_one_process_parses(sample_dumps, monkeypatch):
+    dumps, blobs = sample_dumps
+    with DumpParser(blobs.__getitem__, workers=1) as parser:
+        alone = parser.parse(dumps)
+    monkeypatch.setattr(parse_pool, "POOL_THRESHOLD_BYTES", 0)
+    with DumpParser(blobs.__getitem__, workers=2) as parser:
+        pooled = parser.parse(dumps)
+        assert parser._pool is not None
+    assert _rows(pooled) == _rows(alone)
+    assert len(_rows(alone)[0]) > 100 and len(_rows(alone)[1]) > 0
+    assert pooled.failed == alone.failed == {}
+    assert pooled.loaded_days == alone.loaded_days
+
+
+def test_a_small_run_starts_no_pool(sample_dumps, monkeypatch):
+    dumps, blobs = sample_dumps
+    monkeypatch.setattr(parse_pool, "POOL_THRESHOLD_BYTES", 0)
+    with DumpParser(blobs.__getitem__, workers=2, run_bytes=sum(d.size_bytes for d in dumps)) as parser:
+        parser.parse(dumps)
+        assert parser._pool is None
+
+
+def test_a_dump_that_breaks_the_parser_costs_its_day_only(sample_dumps):
+    dumps, blobs = sample_dumps
+    broken = StoredDump(dumps[0].feed_date, "0" * 64, "2024-03-01/broken.json", 10)
+    with DumpParser({**blobs, "0" * 64: b"\xff\xfe\x00garbage"}.__getitem__, workers=1) as parser:
+        parsed = parser.parse([*dumps, broken])
+    assert "broken.json" in parsed.failed[broken.feed_date]
+    assert broken.feed_date not in parsed.loaded_days
+    assert set(parsed.loaded_days) >= {dump.feed_date for dump in dumps} - {broken.feed_date}
