@@ -7,7 +7,7 @@ DAGSTER := $(VENV)/bin/dagster
 FEED := $(VENV)/bin/feed-assets
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: help install dev run test test-fast ui bench samples clean
+.PHONY: help install dev run test test-fast ui screenshots bench samples clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ test-fast: dev ## run the fast tests only: parsers, rules, statistics, warehouse
 
 ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon (schedules, sensor, run queue) on http://127.0.0.1:3000
 	$(DAGSTER) dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+screenshots: dev ## run the browser test, saving its screenshots of the UI to docs/screenshots/
+	FEED_UI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q feed_assets_tests/test_ui_browser.py
 
 bench: dev ## P1-P3: backfills of ../shared/data and of 10 synthetic years against Dagster's floor
 	$(PY) -m feed_assets_tests.benchmark

@@ -116,3 +116,25 @@ def test_a_duplicated_row_is_caught_by_its_tables_unique_key_check(sample_feed: 
     assert {table for table, evaluation in unique.items() if not evaluation.passed} == {
         "paper_appearances", "term_daily_counts"}
     assert unique["paper_appearances"].metadata["duplicate_keys"].value == 1
+
+
+def test_checks_in_the_second_run_of_a_ui_backfill_look_at_the_days_it_parsed(sample_feed: Feed):
+    """The UI's Materialize dialog turns a range into an asset backfill of two runs: raw_dumps
+    over the range, then the unpartitioned assets and their checks in a run without days. The
+    checks of that second run look at the days it parsed, not at no day at all."""
+    first, last = dt.date(2024, 3, 12), dt.date(2024, 3, 14)
+    job = sample_feed.defs.resolve_implicit_global_asset_job_def()
+    collected = job.execute_in_process(instance=sample_feed.instance, asset_selection=[dg.AssetKey("raw_dumps")], tags={
+        "dagster/asset_partition_range_start": first.isoformat(), "dagster/asset_partition_range_end": last.isoformat()})
+    assert check_results(collected)["hf_items_have_the_known_fields"].metadata["days_checked"].value == \
+        "2024-03-12...2024-03-14"
+    rest = [key for key in job.asset_layer.executable_asset_keys if key != dg.AssetKey("raw_dumps")]
+    derived = job.execute_in_process(instance=sample_feed.instance, asset_selection=rest)
+    assert "dagster/asset_partition_range_start" not in derived.dagster_run.tags
+    checks = check_results(derived)
+    for name in ("days_are_complete", "no_rejected_entries", "page_dates_match_feed_dates"):
+        assert checks[name].metadata["days_checked"].value == "2024-03-12...2024-03-14", name
+    (rejected,) = sample_feed.query("select count(*) from rejected_entries where feed_date between ? and ?",
+                                    [first, last])[0]
+    assert rejected > 0 and checks["no_rejected_entries"].metadata["rejected"].value == rejected
+    assert not checks["no_rejected_entries"].passed

@@ -1,15 +1,21 @@
 """The Dagster UI in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
 Starts ``dagster dev`` (webserver and daemon) on a free port with a temporary Dagster home
-and feed folder, checks that the asset catalog lists the project's assets, launches a
-materialization of one sample day from the UI, waits for the run to succeed, and saves
-screenshots to ``$FEED_UI_SCREENSHOTS`` (default: the test's temporary folder). Skipped, with
-the reason, only where Chromium or Playwright is not installed (``.ci/run`` installs both).
+and feed folder, then does what the README says a person does: launches a range of days from
+the catalog's Materialize dialog (an asset backfill: two runs, see the README's Backfills
+section) and another range as one run from the launchpad with the range tags, and looks at
+what the catalog shows: the column schema of a table, a day's own numbers on a partition of
+``raw_dumps``, the checks, the trending terms' chart. Screenshots of the main pages go to
+``$FEED_UI_SCREENSHOTS`` (default: the test's temporary folder; ``make screenshots`` writes
+``docs/screenshots/``). Skipped, with the reason, only where Chromium or Playwright is not
+installed (``.ci/run`` installs both).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,10 +24,12 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import httpx
 import pytest
 
 from feed_assets.sample_data import generate_sample_inbox
+from feed_assets.warehouse.schema import TABLES
 from feed_assets_tests.conftest import SAMPLE_START
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -39,13 +47,25 @@ DAGSTER = Path(sys.executable).parent / "dagster"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 PROJECT_ASSETS = ("raw_dumps", "paper_appearances", "papers", "daily_feed_stats", "trending_terms", "top_papers")
-DAY = SAMPLE_START.replace(day=4)
+# the range launched from the Materialize dialog, and the one launched as one run from the launchpad
+DIALOG_RANGE = (SAMPLE_START.replace(day=2), SAMPLE_START.replace(day=4))
+LAUNCHPAD_RANGE = (SAMPLE_START.replace(day=5), SAMPLE_START.replace(day=7))
+RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+VIEWPORT = {"width": 1280, "height": 800}
+RUNS_DEADLINE_SECONDS = 300  # the backfill daemon looks every 30 s; a loaded 2-core CI machine is slow
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    """An answer of the webserver's own GraphQL API (what the UI itself asks)."""
+    answer = httpx.post(f"{url}/graphql", timeout=30, json={"query": query, "variables": variables or {}}).json()
+    assert "errors" not in answer, answer["errors"]
+    return answer["data"]
 
 
 @pytest.fixture
@@ -73,6 +93,9 @@ def dagster_ui(tmp_path):
                 pass
             assert time.monotonic() < deadline, "the Dagster UI did not come up in 180 s"
             time.sleep(0.5)
+        # the one-time "Join the Dagster community" dialog of a new instance: seen, as its Skip
+        # button records it (a dialog that pops up over another one closed both)
+        assert graphql(url, "mutation { setNuxSeen }")["setNuxSeen"]
         yield url, data
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -84,8 +107,8 @@ def dagster_ui(tmp_path):
 
 
 def open_launch_dialog(page) -> None:
-    """Open the materialize dialog. Dagster's one-time community dialog can pop up at that very
-    moment, and dismissing it (the Skip handler) closes the launch dialog too: open it once more
+    """Open the materialize dialog. A one-time dialog of Dagster's (community, what's new) can pop
+    up at that very moment, and dismissing it closes the launch dialog too: open it once more
     then (bounded: two tries)."""
     for attempt in range(2):
         page.get_by_role("button", name="Materialize selected").click()
@@ -97,61 +120,169 @@ def open_launch_dialog(page) -> None:
                 raise
 
 
-def launched_run_ids(url: str) -> list[str]:
-    """The ids of the runs the instance knows, from the webserver's own GraphQL API."""
-    answer = httpx.post(f"{url}/graphql", timeout=30, json={
-        "query": "{ runsOrError { ... on Runs { results { runId } } } }"}).json()
-    return [run["runId"] for run in answer["data"]["runsOrError"]["results"]]
+RUNS_QUERY = """query ($filter: RunsFilter) { runsOrError(filter: $filter) { ... on Runs { results {
+    runId status startTime endTime tags { key value } assetSelection { path } } } } }"""
 
 
-def test_the_ui_shows_the_assets_and_materializes_a_day(dagster_ui, tmp_path):
+def runs(url: str, tags: dict[str, str] | None = None) -> list[dict]:
+    """The runs the instance knows (with these tags), oldest first, each with its tags as a dict."""
+    variables = {"filter": {"tags": [{"key": key, "value": value} for key, value in tags.items()]}} if tags else {}
+    found = graphql(url, RUNS_QUERY, variables)["runsOrError"]["results"]
+    for run in found:
+        run["tags"] = {tag["key"]: tag["value"] for tag in run["tags"]}
+        run["assets"] = {asset["path"][-1] for asset in run["assetSelection"] or []}
+    return sorted(found, key=lambda run: run["startTime"] or float("inf"))
+
+
+def wait_for(condition, what: str, seconds: float = RUNS_DEADLINE_SECONDS):
+    """Poll ``condition`` until it returns something true (returned), within a deadline."""
+    deadline = time.monotonic() + seconds
+    while not (answer := condition()):
+        assert time.monotonic() < deadline, f"{what}: not within {seconds:.0f} s"
+        time.sleep(1)
+    return answer
+
+
+def finished(found: list[dict]) -> list[dict] | None:
+    """The runs, once there are some and every one has ended (None until then)."""
+    done = found and all(run["status"] in ("SUCCESS", "FAILURE", "CANCELED") for run in found)
+    return found if done else None
+
+
+def backfill_runs_done(url: str, backfill_id: str) -> list[dict] | None:
+    """The backfill's runs once the backfill has ended (None while it goes on)."""
+    status = graphql(url, "query ($id: String!) { partitionBackfillOrError(backfillId: $id) { "
+                          "... on PartitionBackfill { status } } }", {"id": backfill_id})
+    if status["partitionBackfillOrError"]["status"] in ("REQUESTED", "CANCELING"):
+        return None
+    return runs(url, {"dagster/backfill": backfill_id})
+
+
+def expect_metadata(page, label: str, value: int) -> None:
+    """The materialization shown has the metadata entry ``label`` with this value (its row says so)."""
+    row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=label, exact=True)).first
+    expect(row.get_by_role("cell").nth(1)).to_have_text(re.compile(rf"^\s*({value}|{value:,})\s*$"))
+
+
+def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(dagster_ui, tmp_path):
     url, data = dagster_ui
-    shots = Path(os.environ.get("FEED_UI_SCREENSHOTS", tmp_path / "screenshots"))
+    shots = Path(os.environ.get("FEED_UI_SCREENSHOTS") or tmp_path / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
+    first, last = (day.isoformat() for day in DIALOG_RANGE)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(60_000)
         expect.set_options(timeout=60_000)
+        # should a one-time dialog show anyway, close it (without waiting for it to go)
+        page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click(),
+                                 no_wait_after=True)
 
-        # the community dialog a new Dagster instance shows once: dismiss it whenever it appears
-        page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click())
+        # the catalog; every asset selected, a range of three days from the Materialize dialog
         page.goto(f"{url}/assets")
         for asset in PROJECT_ASSETS:
             expect(page.get_by_text(asset, exact=True).first).to_be_visible()
-        page.screenshot(path=str(shots / "1-assets.png"))
-
+        page.screenshot(path=str(shots / "catalog.png"))
         page.get_by_role("checkbox").first.locator("xpath=..").click()  # select every asset
         open_launch_dialog(page)
         page.get_by_text("Show all partitions").click()
         partitions = page.locator("[role=dialog] input[type=text]").first
-        partitions.fill(DAY.isoformat())
+        partitions.fill(f"[{first}...{last}]")
         partitions.press("Enter")
-        expect(page.get_by_text("1 partition", exact=True)).to_be_visible()
-        page.screenshot(path=str(shots / "2-launch.png"))
-        page.get_by_role("button", name="Launch 1 run").click()
-        expect(page.get_by_text("Launched run")).to_be_visible()
-        page.screenshot(path=str(shots / "3-launched.png"))
-        (run_id,) = launched_run_ids(url)
-        page.goto(f"{url}/runs/{run_id}")
-        try:
-            expect(page.get_by_text("Success").first).to_be_visible(timeout=240_000)
-        finally:
-            page.screenshot(path=str(shots / "4-run.png"))
-        page.goto(f"{url}/assets/trending_terms")
-        expect(page.get_by_text("Terms used significantly more").first).to_be_visible()
-        page.screenshot(path=str(shots / "5-trending-terms.png"))
+        expect(page.get_by_text("3 partitions", exact=True)).to_be_visible()
+        page.screenshot(path=str(shots / "materialize-range.png"))
+        page.get_by_role("button", name="Launch backfill").click()
+        expect(page.locator("[role=dialog]")).to_have_count(0)
+        (backfill,) = graphql(url, "{ partitionBackfillsOrError { ... on PartitionBackfills { results { id } } } }"
+                              )["partitionBackfillsOrError"]["results"]
+
+        # while the daemon runs the backfill: the column schema of a table, and the lineage
+        page.goto(f"{url}/assets/papers")
+        expect(page.get_by_role("button", name=re.compile("Columns"))).to_be_visible()
+        for column in TABLES["papers"].columns:
+            row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=column.name, exact=True))
+            # the descriptions are rendered as markdown: compare the words of those without markup
+            expect(row).to_contain_text(column.type if "<" in column.description else column.description)
+        page.get_by_role("button", name=re.compile("Columns")).evaluate("heading => heading.scrollIntoView()")
+        page.screenshot(path=str(shots / "papers-columns.png"))
+        page.goto(f"{url}/assets/papers?view=lineage&lineageScope=neighbors&lineageDepth=4")
+        expect(page.get_by_text("trending_terms", exact=True).first).to_be_visible()
+        page.screenshot(path=str(shots / "lineage.png"))
+
+        # what the README says a range from the dialog is: two runs, raw_dumps over the range,
+        # then, once it has succeeded, every other asset in one run without days
+        collect, derive = wait_for(lambda: backfill_runs_done(url, backfill["id"]), "the backfill's runs")
+        assert [run["status"] for run in (collect, derive)] == ["SUCCESS", "SUCCESS"]
+        assert collect["assets"] == {"raw_dumps"}
+        assert (collect["tags"][RANGE_START_TAG], collect["tags"][RANGE_END_TAG]) == (first, last)
+        assert derive["assets"] == {"paper_appearances", "rejected_entries", "papers", "daily_feed_stats",
+                                    "term_daily_counts", "trending_terms", "top_papers", "author_activity",
+                                    "category_trends"}
+        assert not {RANGE_START_TAG, RANGE_END_TAG, "dagster/partition"} & set(derive["tags"])
+        assert derive["startTime"] >= collect["endTime"]
+
+        # the second run's checks looked at the range's days: the list and the detail agree
+        page.goto(f"{url}/assets/paper_appearances?view=checks")
+        check = page.get_by_text("days_are_complete", exact=True).first
+        expect(check).to_be_visible()
+        check.click()
+        expect(page.get_by_text("Passed", exact=True).first).to_be_visible()
+        expect(page.get_by_text(f"{first}...{last}", exact=True).first).to_be_visible()  # days_checked
+        expect(page.get_by_text("Skipped")).to_have_count(0)
+
+        # a day's partition of raw_dumps shows that day's own numbers, not the run's (a Monday)
+        with duckdb.connect(str(data / "query.duckdb"), read_only=True) as con:
+            day_rows, day_bytes = con.execute("select count(*), sum(size_bytes) from raw_dumps where feed_date = ?",
+                                              [DIALOG_RANGE[1]]).fetchone()
+            run_rows = con.execute("select count(*) from raw_dumps where feed_date between ? and ?",
+                                   list(DIALOG_RANGE)).fetchone()[0]
+        assert 0 < day_rows < run_rows
+        day = DIALOG_RANGE[1].isoformat()
+        page.goto(f"{url}/assets/raw_dumps?view=partitions&partition={day}")
+        expect_metadata(page, "dagster/row_count", day_rows)
+        expect_metadata(page, "bytes", day_bytes)
+        expect_metadata(page, "run_dumps", run_rows)  # what is said of the run is labelled so
+        page.screenshot(path=str(shots / "raw-dumps-partition.png"))
+
+        # one run for a range: the launchpad of daily_feed_job, with the range as two tags
+        launch_start, launch_end = (day.isoformat() for day in LAUNCHPAD_RANGE)
+        page.goto(f"{url}/locations/feed_assets.definitions/jobs/daily_feed_job")
+        materialize_all = page.get_by_role("button", name="Materialize all…")
+        expect(materialize_all).to_be_visible()
+        page.locator("button:right-of(:text('Materialize all…'))").first.click()
+        page.get_by_text("Open launchpad").click()
+        page.get_by_role("button", name="Edit tags").click()
+        tags = page.locator("[role=dialog]").last
+        tags.get_by_text("Add custom tag").click()
+        fields = tags.locator("input")
+        for index, text in enumerate((RANGE_START_TAG, launch_start, RANGE_END_TAG, launch_end)):
+            fields.nth(index).fill(text)
+        tags.get_by_role("button", name="Apply").click()
+        expect(page.get_by_text(f"asset_partition_range_end: {launch_end}")).to_be_visible()
+        page.screenshot(path=str(shots / "launchpad-range.png"))
+        page.locator("[role=dialog]").get_by_role("button", name=re.compile(r"Materialize$")).click()
+        page.get_by_role("button", name="Confirm").click()  # "launch a run without a partition?": the tags are
+        (single,) = wait_for(lambda: finished(runs(url, {RANGE_START_TAG: launch_start})), "the launchpad's run")
+        assert single["status"] == "SUCCESS" and single["tags"][RANGE_END_TAG] == launch_end
+        page.goto(f"{url}/runs/{single['runId']}")
+        expect(page.get_by_text("Success").first).to_be_visible()
+        page.screenshot(path=str(shots / "run.png"))
+        assert "raw_dumps" in single["assets"] and "trending_terms" in single["assets"]
+
+        # the trending terms, with the chart of the latest day in the metadata
         page.goto(f"{url}/assets/trending_terms?view=events")
         expect(page.get_by_text("chart_path").first).to_be_visible()
-        page.screenshot(path=str(shots / "6-events.png"), full_page=True)
         page.get_by_text("[Show Markdown]").first.click()  # the "chart" entry opens in a dialog
         chart = page.locator("img[src^='data:image/png']").first  # the rising-terms chart, in the metadata
         expect(chart).to_be_visible()
-        chart.scroll_into_view_if_needed()
         assert chart.evaluate("image => image.naturalWidth") > 0
-        page.screenshot(path=str(shots / "7-chart.png"), full_page=True)
+        page.screenshot(path=str(shots / "trending-terms-chart.png"))
         browser.close()
 
-    import duckdb
+    assert len(runs(url)) == 3  # the backfill's two and the launchpad's one
     with duckdb.connect(str(data / "query.duckdb"), read_only=True) as con:  # readers' copy, open any time
-        assert con.execute("select count(*) from paper_appearances where feed_date = ?", [DAY]).fetchone()[0] > 0
+        stored = {day for (day,) in con.execute("select distinct feed_date from raw_dumps").fetchall()}
+        parsed = {day for (day,) in con.execute("select distinct feed_date from paper_appearances").fetchall()}
+    both_ranges = {DIALOG_RANGE[0] + dt.timedelta(days=offset) for offset in range(6)}
+    assert stored == both_ranges
+    assert parsed == {day for day in both_ranges if day.isoweekday() <= 5}  # the sample's weekends are empty

@@ -26,10 +26,29 @@ KNOWN_HF_FIELDS = EXPECTED_HF_FIELDS | {
     "submitterOrganization"}
 
 def check_days(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
-    """The days of the run (one, a range, or none for a run without partitions). Checks are not
-    partitioned, even on the per-day assets: Dagster would record each one for every day of a
-    range (as much bookkeeping as a daily asset), so each evaluates the run's days."""
-    return run_days(context.run.tags)
+    """The days a check looks at: the run's (one day or a range), or, in a run launched without
+    days, the days ``paper_appearances`` last parsed (first to last). A backfill launched from
+    the UI's Materialize dialog is such a pair of runs: ``raw_dumps`` over the range, then the
+    unpartitioned assets and their checks in a run of their own, which parses the range's days;
+    a check executed on its own from the UI is another. Checks are not partitioned, even on the
+    per-day assets: Dagster would record each one for every day of a range (as much bookkeeping
+    as a daily asset), so each evaluates these days."""
+    days = run_days(context.run.tags)
+    if days:
+        return days
+    metadata = latest_metadata(context, "paper_appearances")
+    first, last = metadata.get("first_day_parsed"), metadata.get("last_day_parsed")
+    if not (first and last and first.value and last.value):
+        return []
+    first_day, last_day = dt.date.fromisoformat(first.value), dt.date.fromisoformat(last.value)
+    return [first_day + dt.timedelta(days=offset) for offset in range((last_day - first_day).days + 1)]
+
+
+def days_checked(days: list[dt.date]) -> str:
+    """The days a check looked at, for the UI: one day, a range, or none."""
+    if not days:
+        return "none (no feed day in this run)"
+    return str(days[0]) if len(days) == 1 else f"{days[0]}...{days[-1]}"
 
 
 @dg.asset_check(asset="papers", blocking=True, pool=WAREHOUSE_POOL,
@@ -51,7 +70,8 @@ def papers_have_unique_ids(warehouse: Warehouse) -> dg.AssetCheckResult:
 def days_are_complete(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     days = check_days(context)
     if not days:
-        return dg.AssetCheckResult(passed=True, description="no feed day in this run")
+        return dg.AssetCheckResult(passed=True, description="no feed day in this run",
+                                   metadata={"days_checked": days_checked(days)})
     with warehouse.connection() as con:
         collapsed = con.execute(f"""
             with run_days as (select unnest(?::date[]) as feed_date),
@@ -79,33 +99,36 @@ def days_are_complete(context: dg.AssetCheckExecutionContext, warehouse: Warehou
         description=None if collapsed.empty else
         f"{len(collapsed)} day/source(s) look partial: re-fetch them (refetch) or check the inbox"
         + (f" (a run of more than {BLOCKING_RUN_DAYS} days only warns)" if backfill else ""),
-        metadata={"collapsed_days": len(collapsed), "days": markdown_table(collapsed)})
+        metadata={"days_checked": days_checked(days), "collapsed_days": len(collapsed),
+                  "days": markdown_table(collapsed)})
 
 
 @dg.asset_check(asset="rejected_entries", pool=WAREHOUSE_POOL,
                 description="Warns when the run's days hold malformed items (kept aside in rejected_entries).")
 def no_rejected_entries(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    days = check_days(context)
     with warehouse.connection() as con:
         rejected = con.execute("""
             select feed_date, origin, location, reason, excerpt from rejected_entries
             where feed_date in (select unnest(?::date[])) order by feed_date, origin, position
-        """, [check_days(context)]).df()
+        """, [days]).df()
     return dg.AssetCheckResult(passed=rejected.empty, severity=dg.AssetCheckSeverity.WARN, metadata={
-        "rejected": len(rejected), "examples": markdown_table(rejected)})
+        "days_checked": days_checked(days), "rejected": len(rejected), "examples": markdown_table(rejected)})
 
 
 @dg.asset_check(asset="paper_appearances", pool=WAREHOUSE_POOL,
                 description="Warns when a papers page shows a date other than the day it was filed under.")
 def page_dates_match_feed_dates(context: dg.AssetCheckExecutionContext,
                                 warehouse: Warehouse) -> dg.AssetCheckResult:
+    days = check_days(context)
     with warehouse.connection() as con:
         mismatched = con.execute("""
             select feed_date, page_date, dump_sha256, count(*) as entries from paper_appearances
             where feed_date in (select unnest(?::date[])) and page_date is not null and page_date <> feed_date
             group by all order by feed_date
-        """, [check_days(context)]).df()
+        """, [days]).df()
     return dg.AssetCheckResult(passed=mismatched.empty, severity=dg.AssetCheckSeverity.WARN, metadata={
-        "mismatched_dumps": len(mismatched), "dumps": markdown_table(mismatched)})
+        "days_checked": days_checked(days), "mismatched_dumps": len(mismatched), "dumps": markdown_table(mismatched)})
 
 
 @dg.asset_check(asset="raw_dumps", pool=WAREHOUSE_POOL,
@@ -113,11 +136,12 @@ def page_dates_match_feed_dates(context: dg.AssetCheckExecutionContext,
                             "or expected fields missing.")
 def hf_items_have_the_known_fields(context: dg.AssetCheckExecutionContext, warehouse: Warehouse,
                                    storage: FeedStorage) -> dg.AssetCheckResult:
+    days = check_days(context)
     with warehouse.connection() as con:
         dumps = con.execute("""
             select distinct sha256 from raw_dumps
             where format = 'hf_daily_papers' and feed_date in (select unnest(?::date[]))
-        """, [check_days(context)]).fetchall()
+        """, [days]).fetchall()
     fields, items = Counter(), 0
     for (sha256,) in dumps:
         try:
@@ -131,7 +155,7 @@ def hf_items_have_the_known_fields(context: dg.AssetCheckExecutionContext, wareh
     new = sorted(set(fields) - KNOWN_HF_FIELDS)
     missing = sorted(field for field in EXPECTED_HF_FIELDS if items and fields[field] < items)
     return dg.AssetCheckResult(passed=not new and not missing, severity=dg.AssetCheckSeverity.WARN, metadata={
-        "items": items, "new_fields": dg.MetadataValue.json(new),
+        "days_checked": days_checked(days), "items": items, "new_fields": dg.MetadataValue.json(new),
         "expected_fields_missing": dg.MetadataValue.json({f: items - fields[f] for f in missing})})
 
 
