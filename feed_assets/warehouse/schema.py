@@ -67,13 +67,13 @@ TABLE_LIST: tuple[Table, ...] = (
     ), day_column="feed_date", natural_key=("feed_date", "channel", "origin")),
     Table("paper_appearances", "Each well-formed entry of each dump: what it said, normalized, and which "
           "paper it is.", (
-        _required("appearance_id", "varchar", "'<feed_date>:<dump sha256 prefix>:<position>': one entry of one dump"),
+        _required("appearance_id", "varchar", "one entry of one dump: its feed date, the dump's sha256 prefix and its position, joined by ':'"),
         FEED_DATE,
         _required("source", "varchar", "the feed the dump came from"),
         _required("format", "varchar", "the dump's format"),
         _required("dump_sha256", "varchar", "the dump (raw_dumps.sha256) the entry was read from"),
         _required("position", "integer", "0-based index of the item in its dump"),
-        _c("paper_id", "varchar", "the paper this entry is: 'arxiv:<id>', 'title:<hash>' or 'abstract:<hash>'"),
+        _c("paper_id", "varchar", "the paper this entry is: 'arxiv:' and the arXiv id, or 'title:' or 'abstract:' and a hash of the key"),
         _c("match_rule", "varchar", "the identity rule that decided paper_id (see identity/rules.py)"),
         _c("arxiv_id", "varchar", "the arXiv id, without version"),
         _c("title", "varchar", "title, normalized (NFC, whitespace folded)"),
@@ -102,7 +102,7 @@ TABLE_LIST: tuple[Table, ...] = (
         _required("excerpt", "varchar", "the start of what the item said"),
     ), day_column="feed_date", natural_key=("feed_date", "dump_sha256", "location", "reason")),
     Table("papers", "One row per distinct paper, merged across days, sources and formats.", (
-        _required("paper_id", "varchar", "the paper: 'arxiv:<id>', 'title:<hash>' or 'abstract:<hash>'"),
+        _required("paper_id", "varchar", "the paper: 'arxiv:' and the arXiv id, or 'title:' or 'abstract:' and a hash of the key"),
         _c("arxiv_id", "varchar", "its arXiv id, when any listing gave one"),
         _c("title", "varchar", "the title of the most trusted listing (arXiv, then HF API, then pages)"),
         _c("abstract", "varchar", "the abstract of the most trusted listing"),
