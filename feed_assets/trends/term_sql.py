@@ -45,8 +45,9 @@ distinct token: 31 days 3,500 papers/s). Python ``paper_terms`` alone (no counti
 papers/s. So pass about a month of arXiv per call, some 20,000 papers (the warehouse's
 ``TERM_CHUNK_PAPERS``), with the connection's memory_limit set (about 1 GB); ten years (2.5
 million papers) then take about 6 minutes. Each call appends only the rows of its own days,
-so calls can run one after another inside one transaction. Building the query text costs about 1 s once per process (the character
-classes are enumerated, then cached) and binding about 0.25 s per call.
+so calls can run one after another inside one transaction. Building the query text costs
+about 1 s once per process (the character classes are enumerated, then cached) and binding
+about 0.25 s per call.
 """
 
 from __future__ import annotations

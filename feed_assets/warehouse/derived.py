@@ -27,6 +27,9 @@ FORMAT_AUTHORITY: dict[str, int] = {
 
 # up to this many keys are looked up as a list rather than through a hash join
 LISTED_KEYS = 50_000
+# widths of a format's authority and of a feed date's day number (days since 0001-01-01)
+_RANK_DIGITS = 3
+_DAY_DIGITS = 7
 
 
 @dataclass(frozen=True)
@@ -69,26 +72,48 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
         record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}",
                        params)
         con.execute(f"delete from papers where {in_scope}", params)
-    best = f"({_authority_case()}, feed_date, appearance_id)"
+    # an entry's rank for a paper's fields, as one string that sorts like (authority, feed_date,
+    # appearance_id): fixed-width digits, then the id. min() of it picks the same entry as
+    # arg_min over that struct, without carrying titles and abstracts through the aggregation
+    # (ten years of abstracts are gigabytes); the chosen entries' fields are joined in after,
+    # from the scope's entries when they are few (a list) and from all of them otherwise.
+    rank = (f"lpad({_authority_case()}::varchar, {_RANK_DIGITS}, '0') "
+            f"|| lpad(date_diff('day', date '0001-01-01', feed_date)::varchar, {_DAY_DIGITS}, '0') || appearance_id")
+    chosen = f"[{_RANK_DIGITS + _DAY_DIGITS + 1}:]"
+    listed = bool(params)
+    fields = (f"(select appearance_id, title, abstract, authors from paper_appearances where {in_scope})"
+              if listed else "paper_appearances")
     rebuilt = con.execute(f"""
         insert into papers
-        select paper_id,
-               min(arxiv_id) as arxiv_id,
-               arg_min(title, {best}) filter (where title is not null) as title,
-               arg_min(abstract, {best}) filter (where abstract is not null) as abstract,
-               coalesce(arg_min(authors, {best}) filter (where len(authors) > 0), []) as authors,
-               min(feed_date) as first_seen_date,
-               max(feed_date) as last_seen_date,
-               count(*) as n_appearances,
-               count(distinct feed_date) as n_days,
-               list_sort(list_distinct(list(source))) as sources,
-               list_sort(list_distinct(list(format))) as formats,
-               list_sort(list_distinct(list(match_rule))) as match_rules,
-               max(upvotes) as max_upvotes
-        from paper_appearances
-        where {in_scope}
-        group by paper_id
-    """, params).fetchone()[0]
+        with chosen as (
+            select paper_id,
+                   min(arxiv_id) as arxiv_id,
+                   min(rank) filter (where has_title){chosen} as title_from,
+                   min(rank) filter (where has_abstract){chosen} as abstract_from,
+                   min(rank) filter (where has_authors){chosen} as authors_from,
+                   min(feed_date) as first_seen_date,
+                   max(feed_date) as last_seen_date,
+                   count(*) as n_appearances,
+                   count(distinct feed_date) as n_days,
+                   list_sort(list_distinct(list(source))) as sources,
+                   list_sort(list_distinct(list(format))) as formats,
+                   list_sort(list_distinct(list(match_rule))) as match_rules,
+                   max(upvotes) as max_upvotes
+            from (select paper_id, arxiv_id, feed_date, source, format, match_rule, upvotes,
+                         title is not null as has_title, abstract is not null as has_abstract,
+                         len(authors) > 0 as has_authors,
+                         {rank} as rank
+                  from paper_appearances where {in_scope})
+            group by paper_id
+        )
+        select c.paper_id, c.arxiv_id, t.title, a.abstract, coalesce(u.authors, []) as authors,
+               c.first_seen_date, c.last_seen_date, c.n_appearances, c.n_days, c.sources, c.formats,
+               c.match_rules, c.max_upvotes
+        from chosen c
+        left join {fields} t on t.appearance_id = c.title_from
+        left join {fields} a on a.appearance_id = c.abstract_from
+        left join {fields} u on u.appearance_id = c.authors_from
+    """, params * 4).fetchone()[0]
     if changes.full:
         days_sql = "select distinct first_seen_date from papers order by 1"
     else:

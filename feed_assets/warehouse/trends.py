@@ -13,8 +13,10 @@ from collections.abc import Callable
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from feed_assets.trends.term_sql import count_terms
+from feed_assets.trends.windows import windowed_counts
 from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import TABLES
@@ -117,9 +119,9 @@ def refresh_trending_terms(con: duckdb.DuckDBPyConnection, window_days: int, bas
     """Rebuild ``trending_terms`` for every day whose window or baseline includes a recounted day.
 
     For day T the window is the ``window_days`` ending on T and the baseline the
-    ``baseline_days`` before it. Days are computed in batches of ``TREND_DAYS_PER_BATCH``,
-    each with one windowed aggregation (a range join of the days with the counts); terms
-    that never reach ``min_total`` papers within one span are left out before the join.
+    ``baseline_days`` before it. Days are computed in batches of ``TREND_DAYS_PER_BATCH``; a
+    run of consecutive days reads the counts of its spans once and sums them with cumulative
+    sums (``trends.windows``), rather than joining every day with each day of its span.
     """
     span = window_days + baseline_days
     changes = pull(con, "trending_terms", ["term_daily_counts", "trend_day_totals"])
@@ -138,38 +140,56 @@ def refresh_trending_terms(con: duckdb.DuckDBPyConnection, window_days: int, bas
     days = _days(con)
     for start in range(0, len(days), TREND_DAYS_PER_BATCH):
         batch = days[start:start + TREND_DAYS_PER_BATCH]
-        counts = con.execute(f"""
-            with targets as (select unnest(?::date[]) as day),
-            span_terms as (
-                select kind, term from term_daily_counts
-                where feed_date between ?::date - {span - 1} and ?::date
-                group by all having sum(papers) >= {min_total}
-            ), totals as (
-                select t.day,
-                       coalesce(sum(d.new_papers) filter (where d.feed_date > t.day - {window_days}), 0) as window_papers,
-                       coalesce(sum(d.new_papers) filter (where d.feed_date <= t.day - {window_days}), 0) as baseline_papers
-                from targets t join trend_day_totals d on d.feed_date between t.day - {span - 1} and t.day
-                group by t.day
-            ), counts as (
-                select t.day, c.kind, c.term,
-                       coalesce(sum(c.papers) filter (where c.feed_date > t.day - {window_days}), 0) as window_count,
-                       coalesce(sum(c.papers) filter (where c.feed_date <= t.day - {window_days}), 0) as baseline_count
-                from targets t
-                join (select * from term_daily_counts
-                      where feed_date between ?::date - {span - 1} and ?::date
-                        and (kind, term) in (select (kind, term) from span_terms)) c
-                  on c.feed_date between t.day - {span - 1} and t.day
-                group by all
-                having sum(c.papers) >= {min_total}
-            )
-            select c.day as feed_date, c.kind, c.term, c.window_count::bigint as window_count,
-                   c.baseline_count::bigint as baseline_count, t.window_papers::bigint as window_papers,
-                   t.baseline_papers::bigint as baseline_papers
-            from counts c join totals t using (day)
-        """, [batch, batch[0], batch[-1], batch[0], batch[-1]]).df()
+        counts = _windowed_counts(con, batch, window_days, baseline_days, min_total)
         insert_rows(con, "trending_terms", rising(counts)[TABLES["trending_terms"].column_names])
     changes.done(con)
     return Refresh(len(days), days, changes.full)
+
+
+def _windowed_counts(con: duckdb.DuckDBPyConnection, batch: list[dt.date], window_days: int, baseline_days: int,
+                     min_total: int) -> pd.DataFrame:
+    """Each day of ``batch`` (sorted) with its papers in the window and baseline, and every term
+    that reaches ``min_total`` papers in the day's span with its counts in both: the input of
+    ``RisingTerms``."""
+    span = window_days + baseline_days
+    totals = con.execute(f"""
+        select t.day,
+               coalesce(sum(d.new_papers) filter (where d.feed_date > t.day - {window_days}), 0) as window_papers,
+               coalesce(sum(d.new_papers) filter (where d.feed_date <= t.day - {window_days}), 0) as baseline_papers
+        from (select unnest(?::date[]) as day) t
+        join trend_day_totals d on d.feed_date between t.day - {span - 1} and t.day
+        group by t.day
+    """, [batch]).fetchall()
+    totals_of = {day: (int(window), int(baseline)) for day, window, baseline in totals}
+    windowed = []
+    for run in _consecutive_runs(batch):
+        # the run's terms that reach min_total papers over its spans, numbered from 0
+        in_spans = f"feed_date between ?::date - {span - 1} and ?::date"
+        con.execute(f"""
+            create or replace temp table window_terms as
+            select kind, term, (row_number() over () - 1)::bigint as term_index
+            from term_daily_counts where {in_spans} group by kind, term having sum(papers) >= {min_total}
+        """, [run[0], run[-1]])
+        counts_of_run = con.sql(f"""
+            select c.feed_date, t.term_index, c.papers from term_daily_counts c join window_terms t using (kind, term)
+            where c.{in_spans}
+        """, params=[run[0], run[-1]]).to_arrow_table()
+        terms = con.sql("select kind, term from window_terms order by term_index").to_arrow_table()
+        windowed.append(windowed_counts(counts_of_run, terms, run, totals_of, window_days, baseline_days,
+                                        min_total))
+    con.execute("drop table if exists window_terms")
+    return con.from_arrow(pa.concat_tables(windowed)).df()
+
+
+def _consecutive_runs(days: list[dt.date]) -> list[list[dt.date]]:
+    """Sorted days cut into runs of consecutive days: a run's windows share their days' counts."""
+    runs: list[list[dt.date]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + dt.timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs
 
 
 def _refresh_first_seen_tally(con: duckdb.DuckDBPyConnection, table: str, insert_sql: str) -> Refresh:
