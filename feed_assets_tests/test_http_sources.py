@@ -116,21 +116,21 @@ def test_500_then_success(httpserver):
     assert (response.status, response.body, response.attempts) == (200, b"[1]", 2)
 
 
-def test_a_timeout_is_retried(httpserver):
+def test_a_timeout_is_retried():
     calls = []
 
     def slow_once(request: Request) -> Response:
         calls.append(request)
         if len(calls) == 1:
-            time.sleep(1.0)
+            time.sleep(2.0)
         return Response("[]", content_type="application/json")
-    httpserver.expect_request("/x").respond_with_handler(slow_once)
-    with HttpFetcher(read_timeout=0.3, retry=RetryPolicy(attempts=3, wait_initial=0.01, wait_max=0.05)) as fetcher:
-        response = fetcher.get(httpserver.url_for("/x"))
-    # the single-threaded test server answers the retry only after the slow call, so the
-    # retry may time out too: what matters is that timeouts were retried until success
+    # a threaded server answers the retry while the first, slow call still sleeps
+    with HTTPServer(host="127.0.0.1", port=0, threaded=True) as server:
+        server.expect_request("/x").respond_with_handler(slow_once)
+        with HttpFetcher(read_timeout=0.5, retry=RetryPolicy(attempts=3, wait_initial=0.01, wait_max=0.05)) as fetcher:
+            response = fetcher.get(server.url_for("/x"))
     assert response.status == 200
-    assert response.attempts == len(calls) >= 2
+    assert response.attempts == 2 and len(calls) == 2
 
 
 def test_retries_are_bounded_and_other_4xx_are_not_retried(httpserver):
