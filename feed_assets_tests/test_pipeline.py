@@ -203,3 +203,18 @@ def test_each_day_of_a_range_run_shows_its_own_numbers(sample_feed: Feed):
     assert events["2024-03-06"]["loaded"].value is False
     assert events["2024-03-06"]["dagster/row_count"].value == 0
     assert all(metadata["run_days"].value == "2024-03-04...2024-03-06" for metadata in events.values())
+
+
+def test_papers_built_in_parts_equal_papers_built_at_once(sample_feed: Feed, sample_warehouse, monkeypatch):
+    """A large rebuild of papers is split by a hash of the paper id to bound its memory: the
+    sample built in parts of 40 appearances (6 parts) gives the papers of one part."""
+    import duckdb
+
+    from feed_assets.warehouse import derived
+
+    monkeypatch.setattr(derived, "APPEARANCES_PER_PART", 40)
+    assert sample_feed.materialize(SAMPLE_START, SAMPLE_END).success
+    with duckdb.connect(str(sample_warehouse / "feed.duckdb"), read_only=True) as con:
+        at_once = con.execute("select * from papers order by paper_id").fetchall()
+    assert len(at_once) > 200
+    assert sample_feed.query("select * from papers order by paper_id") == at_once

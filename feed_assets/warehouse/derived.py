@@ -27,6 +27,9 @@ FORMAT_AUTHORITY: dict[str, int] = {
 
 # up to this many keys are looked up as a list rather than through a hash join
 LISTED_KEYS = 50_000
+# a rebuild of more papers than a list holds is done in parts of about this many appearances
+# (papers split by a hash of their id), so that each part's aggregation fits the memory limit
+APPEARANCES_PER_PART = 400_000
 # widths of a format's authority and of a feed date's day number (days since 0001-01-01)
 _RANK_DIGITS = 3
 _DAY_DIGITS = 7
@@ -75,15 +78,33 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     # an entry's rank for a paper's fields, as one string that sorts like (authority, feed_date,
     # appearance_id): fixed-width digits, then the id. min() of it picks the same entry as
     # arg_min over that struct, without carrying titles and abstracts through the aggregation
-    # (ten years of abstracts are gigabytes); the chosen entries' fields are joined in after,
-    # from the scope's entries when they are few (a list) and from all of them otherwise.
+    # (ten years of abstracts are gigabytes); the chosen entries' fields are joined in after.
     rank = (f"lpad({_authority_case()}::varchar, {_RANK_DIGITS}, '0') "
             f"|| lpad(date_diff('day', date '0001-01-01', feed_date)::varchar, {_DAY_DIGITS}, '0') || appearance_id")
-    chosen = f"[{_RANK_DIGITS + _DAY_DIGITS + 1}:]"
     listed = bool(params)
-    fields = (f"(select appearance_id, title, abstract, authors from paper_appearances where {in_scope})"
-              if listed else "paper_appearances")
-    rebuilt = con.execute(f"""
+    parts = 1 if listed else max(1, -(-con.execute(
+        f"select count(*) from paper_appearances where {in_scope}").fetchone()[0] // APPEARANCES_PER_PART))
+    rebuilt = sum(_insert_papers(con, in_scope if parts == 1 else
+                                 f"({in_scope}) and hash(paper_id) % {parts} = {part}", params, rank)
+                  for part in range(parts))
+    if changes.full:
+        days_sql = "select distinct first_seen_date from papers order by 1"
+    else:
+        record_changes(con, version, "papers",
+                       f"select first_seen_date as day, paper_id from papers where {in_scope}", params)
+        days_sql = f"select distinct day from table_changes where version = {version} order by 1"
+        con.execute("drop table papers_scope")
+    days = [row[0] for row in con.execute(days_sql).fetchall()]
+    changes.done(con)
+    return Refresh(rebuilt, days, changes.full)
+
+
+def _insert_papers(con: duckdb.DuckDBPyConnection, in_scope: str, params: list, rank: str) -> int:
+    """Insert the papers whose appearances match ``in_scope`` (``params`` bind its placeholders,
+    if any); returns how many. The chosen entries' fields are joined in from the same scope."""
+    chosen = f"[{_RANK_DIGITS + _DAY_DIGITS + 1}:]"
+    fields = f"(select appearance_id, title, abstract, authors from paper_appearances where {in_scope})"
+    return con.execute(f"""
         insert into papers
         with chosen as (
             select paper_id,
@@ -114,16 +135,6 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
         left join {fields} a on a.appearance_id = c.abstract_from
         left join {fields} u on u.appearance_id = c.authors_from
     """, params * 4).fetchone()[0]
-    if changes.full:
-        days_sql = "select distinct first_seen_date from papers order by 1"
-    else:
-        record_changes(con, version, "papers",
-                       f"select first_seen_date as day, paper_id from papers where {in_scope}", params)
-        days_sql = f"select distinct day from table_changes where version = {version} order by 1"
-        con.execute("drop table papers_scope")
-    days = [row[0] for row in con.execute(days_sql).fetchall()]
-    changes.done(con)
-    return Refresh(rebuilt, days, changes.full)
 
 
 def refresh_daily_feed_stats(con: duckdb.DuckDBPyConnection) -> Refresh:
