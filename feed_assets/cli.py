@@ -351,7 +351,7 @@ def backfill(days: str | None) -> None:
     """
     import warnings
 
-    from feed_assets.partitions import daily_partitions
+    from feed_assets.partitions import daily_partitions, range_tags
     from feed_assets.sample_data import EXPECTED_SAMPLE_WARNINGS, is_bundled_sample
 
     # notices about Dagster's own API maturity, for the project's developers, not for this run
@@ -371,7 +371,7 @@ def backfill(days: str | None) -> None:
     with (dg.DagsterInstance.get() if persistent else dg.DagsterInstance.ephemeral()) as instance:
         result = asset_job().execute_in_process(
             instance=instance, raise_on_error=False, run_config={"loggers": {"progress": {}}},
-            tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
+            tags=range_tags(start, end))
         evaluations = result.get_asset_check_evaluations()
     expected = EXPECTED_SAMPLE_WARNINGS if is_bundled_sample(settings.data_dir() / "inbox") else {}
     click.echo("\n".join(check_lines(evaluations, expected)))

@@ -24,8 +24,22 @@ def run_days(tags: Mapping[str, str]) -> list[dt.date]:
     start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
     if not (start and end):
         return []
-    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    return days_between(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Every day from ``first`` to ``last``, both included."""
     return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def range_tags(first: dt.date | str, last: dt.date | str) -> dict[str, str]:
+    """The tags that make a run materialize the partitions ``first``..``last`` in one run."""
+    return {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}
+
+
+def span_text(days: list[dt.date]) -> str:
+    """Sorted days as a person reads them: one day, or ``first...last``."""
+    return str(days[0]) if len(days) == 1 else f"{days[0]}...{days[-1]}"
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:

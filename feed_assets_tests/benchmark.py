@@ -33,6 +33,7 @@ import dagster as dg
 import duckdb
 
 from feed_assets.definitions import build_definitions
+from feed_assets.partitions import range_tags
 from feed_assets.resources import WAREHOUSE_FILE
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -74,9 +75,7 @@ def run_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date) -> dict:
     with dg.instance_for_test(temp_dir=str(home)) as instance:
         job = build_definitions(data_dir).resolve_implicit_global_asset_job_def()
         began = time.perf_counter()
-        result = job.execute_in_process(instance=instance, tags={
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat()})
+        result = job.execute_in_process(instance=instance, tags=range_tags(start, end))
         wall = time.perf_counter() - began
         steps = step_seconds(instance, result.run_id)
     with duckdb.connect(str(data_dir / WAREHOUSE_FILE), read_only=True) as con:

@@ -17,6 +17,7 @@ import duckdb  # noqa: E402
 import pytest  # noqa: E402
 
 from feed_assets.definitions import build_definitions  # noqa: E402
+from feed_assets.partitions import range_tags  # noqa: E402
 from feed_assets.resources import WAREHOUSE_FILE, ArxivSource, FeedSources, HuggingFaceSource  # noqa: E402
 from feed_assets.sample_data import generate_sample_inbox  # noqa: E402
 
@@ -63,10 +64,7 @@ class Feed:
         job = self.defs.resolve_implicit_global_asset_job_def()
         return job.execute_in_process(
             instance=self.instance,
-            tags={
-                "dagster/asset_partition_range_start": start.isoformat(),
-                "dagster/asset_partition_range_end": end.isoformat(),
-            },
+            tags=range_tags(start, end),
             run_config={"ops": {"raw_dumps": {"config": {"refetch": refetch}}}},
             raise_on_error=raise_on_error,
         )

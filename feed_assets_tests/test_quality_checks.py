@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 
 from feed_assets.assets.checks import UNIQUE_KEY_TABLES, rows_are_unique
+from feed_assets.partitions import RANGE_START_TAG, range_tags
 from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
 
 TREND_ASSETS = {"term_daily_counts", "trending_terms", "top_papers", "author_activity", "category_trends"}
@@ -109,8 +110,7 @@ def test_a_duplicated_row_is_caught_by_its_tables_unique_key_check(sample_feed: 
             con.execute(f"insert into {table} select * from {table} where feed_date = '2024-03-05' limit 1")
     checks_only = dg.define_asset_job("unique_keys", selection=dg.AssetSelection.checks(rows_are_unique))
     job = dg.Definitions.merge(sample_feed.defs, dg.Definitions(jobs=[checks_only])).resolve_job_def("unique_keys")
-    result = job.execute_in_process(instance=sample_feed.instance, tags={
-        "dagster/asset_partition_range_start": "2024-03-04", "dagster/asset_partition_range_end": "2024-03-06"})
+    result = job.execute_in_process(instance=sample_feed.instance, tags=range_tags("2024-03-04", "2024-03-06"))
     unique = {evaluation.asset_key.to_user_string(): evaluation for evaluation in result.get_asset_check_evaluations()}
     assert set(unique) == set(UNIQUE_KEY_TABLES)
     assert {table for table, evaluation in unique.items() if not evaluation.passed} == {
@@ -124,13 +124,13 @@ def test_checks_in_the_second_run_of_a_ui_backfill_look_at_the_days_it_parsed(sa
     checks of that second run look at the days it parsed, not at no day at all."""
     first, last = dt.date(2024, 3, 12), dt.date(2024, 3, 14)
     job = sample_feed.defs.resolve_implicit_global_asset_job_def()
-    collected = job.execute_in_process(instance=sample_feed.instance, asset_selection=[dg.AssetKey("raw_dumps")], tags={
-        "dagster/asset_partition_range_start": first.isoformat(), "dagster/asset_partition_range_end": last.isoformat()})
+    collected = job.execute_in_process(instance=sample_feed.instance, asset_selection=[dg.AssetKey("raw_dumps")],
+                                       tags=range_tags(first, last))
     assert check_results(collected)["hf_items_have_the_known_fields"].metadata["days_checked"].value == \
         "2024-03-12...2024-03-14"
     rest = [key for key in job.asset_layer.executable_asset_keys if key != dg.AssetKey("raw_dumps")]
     derived = job.execute_in_process(instance=sample_feed.instance, asset_selection=rest)
-    assert "dagster/asset_partition_range_start" not in derived.dagster_run.tags
+    assert RANGE_START_TAG not in derived.dagster_run.tags
     checks = check_results(derived)
     for name in ("days_are_complete", "no_rejected_entries", "page_dates_match_feed_dates"):
         assert checks[name].metadata["days_checked"].value == "2024-03-12...2024-03-14", name

@@ -28,6 +28,7 @@ import duckdb
 import httpx
 import pytest
 
+from feed_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from feed_assets.sample_data import generate_sample_inbox
 from feed_assets.warehouse.schema import TABLES
 from feed_assets_tests.conftest import SAMPLE_START
@@ -50,7 +51,6 @@ PROJECT_ASSETS = ("raw_dumps", "paper_appearances", "papers", "daily_feed_stats"
 # the range launched from the Materialize dialog, and the one launched as one run from the launchpad
 DIALOG_RANGE = (SAMPLE_START.replace(day=2), SAMPLE_START.replace(day=4))
 LAUNCHPAD_RANGE = (SAMPLE_START.replace(day=5), SAMPLE_START.replace(day=7))
-RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 VIEWPORT = {"width": 1280, "height": 800}
 RUNS_DEADLINE_SECONDS = 300  # the backfill daemon looks every 30 s; a loaded 2-core CI machine is slow
 

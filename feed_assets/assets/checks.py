@@ -9,7 +9,7 @@ import dagster as dg
 
 from feed_assets.assets.ingestion import NOT_LOADED, markdown_table
 from feed_assets.parsing import JsonProblem, load_json
-from feed_assets.partitions import run_days
+from feed_assets.partitions import days_between, run_days, span_text
 from feed_assets.resources import WAREHOUSE_POOL, FeedStorage, Warehouse
 from feed_assets.warehouse.schema import TABLES
 
@@ -36,19 +36,13 @@ def check_days(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
     days = run_days(context.run.tags)
     if days:
         return days
-    metadata = latest_metadata(context, "paper_appearances")
-    first, last = metadata.get("first_day_parsed"), metadata.get("last_day_parsed")
-    if not (first and last and first.value and last.value):
-        return []
-    first_day, last_day = dt.date.fromisoformat(first.value), dt.date.fromisoformat(last.value)
-    return [first_day + dt.timedelta(days=offset) for offset in range((last_day - first_day).days + 1)]
+    parsed = metadata_day_span(context, "paper_appearances", "first_day_parsed", "last_day_parsed")
+    return days_between(*parsed) if parsed else []
 
 
 def days_checked(days: list[dt.date]) -> str:
     """The days a check looked at, for the UI: one day, a range, or none."""
-    if not days:
-        return "none (no feed day in this run)"
-    return str(days[0]) if len(days) == 1 else f"{days[0]}...{days[-1]}"
+    return span_text(days) if days else "none (no feed day in this run)"
 
 
 @dg.asset_check(asset="papers", blocking=True, pool=WAREHOUSE_POOL,
@@ -224,13 +218,20 @@ def latest_metadata(context: dg.AssetCheckExecutionContext, asset: str) -> Mappi
     return event.asset_materialization.metadata if event and event.asset_materialization else {}
 
 
-def _days_touched(context: dg.AssetCheckExecutionContext, table: str) -> tuple[dt.date, dt.date] | None:
-    """The days the table's last materialization recomputed (None: check the whole table)."""
-    metadata = latest_metadata(context, table)
-    first, last = metadata.get("first_day_touched"), metadata.get("last_day_touched")
+def metadata_day_span(context: dg.AssetCheckExecutionContext, asset: str, first_key: str,
+                      last_key: str) -> tuple[dt.date, dt.date] | None:
+    """The first and last day the asset's latest materialization names under these metadata
+    keys (None when it names none)."""
+    metadata = latest_metadata(context, asset)
+    first, last = metadata.get(first_key), metadata.get(last_key)
     if not (first and last and first.value and last.value):
         return None
     return dt.date.fromisoformat(first.value), dt.date.fromisoformat(last.value)
+
+
+def _days_touched(context: dg.AssetCheckExecutionContext, table: str) -> tuple[dt.date, dt.date] | None:
+    """The days the table's last materialization recomputed (None: check the whole table)."""
+    return metadata_day_span(context, table, "first_day_touched", "last_day_touched")
 
 
 @dg.multi_asset_check(

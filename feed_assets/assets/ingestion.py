@@ -6,6 +6,7 @@ or over a range. ``parsed_entries`` pulls the days whose dumps changed and parse
 a range costs Dagster one partitioned key, not three. Both write set-based, in one
 transaction per step (per batch of whole days for very long ranges)."""
 
+import datetime as dt
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from feed_assets.parsing import UnknownFormatError
-from feed_assets.partitions import daily_partitions, partition_days
+from feed_assets.partitions import daily_partitions, partition_days, span_text
 from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse
 from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_day
 from feed_assets.warehouse.changes import pull
@@ -83,7 +84,7 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
                 select distinct feed_date, source from raw_dumps
                 where channel = ? and feed_date between ? and ?
             """, [HTTP_CHANNEL, min(days), max(days)]).fetchall())
-    failures: list[str] = []
+    failures: list[tuple[dt.date, str]] = []  # (day, why it was left as it was)
     slots: list[dict] = []
     dumps: list[dict] = []
     fetch_log: list[dict] = []
@@ -95,7 +96,7 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
                 try:
                     rows = collect_inbox_day(store, storage.inbox_dir, data_dir, day)
                 except UnknownFormatError as error:
-                    failures.append(f"{day}: {error}")
+                    failures.append((day, str(error)))
                     context.log.error(f"{day}: inbox not loaded: {error}")
                 else:
                     slots.append({"feed_date": day, "channel": INBOX_CHANNEL, "source": None})
@@ -106,7 +107,7 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
                 fetched = collect_http_day(store, data_dir, fetchers[name], name, day, apis[name].day_pages)
                 fetch_log += fetched.log
                 if fetched.error:
-                    failures.append(f"{day}: {name}: {fetched.error}")
+                    failures.append((day, f"{name}: {fetched.error}"))
                     context.log.error(f"{day}: {name} fetch failed: {fetched.error}")
                     continue
                 slots.append({"feed_date": day, "channel": HTTP_CHANNEL, "source": name})
@@ -119,19 +120,19 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
         append_fetch_log(con, pd.DataFrame(fetch_log, columns=TABLES["fetch_log"].column_names))
     # each day's materialization shows that day's numbers; what is said of the run goes on every day
     by_day = dict(tuple(frame.groupby("feed_date"))) if len(frame) else {}
-    failed_days = {failure.split(":", 1)[0] for failure in failures}
+    failed_days = {day for day, _ in failures}
     for day in days:
         day_dumps = by_day.get(day, frame.iloc[0:0])
         context.add_asset_metadata(partition_key=day.isoformat(), metadata={
             "dagster/row_count": len(day_dumps),
             "bytes": int(day_dumps["size_bytes"].sum()),
             "formats": dg.MetadataValue.json(day_dumps["format"].value_counts().to_dict()),
-            "loaded": day.isoformat() not in failed_days,
+            "loaded": day not in failed_days,
             "preview": markdown_table(day_dumps[["channel", "origin", "format", "size_bytes"]]),
         })
     return dg.MaterializeResult(metadata={
-        **not_loaded(failures),
-        "run_days": f"{days[0]}...{days[-1]}" if len(days) > 1 else str(days[0]),
+        **not_loaded([f"{day}: {why}" for day, why in failures]),
+        "run_days": span_text(days),
         "run_dumps": len(frame),
         "sources": ", ".join(sources.enabled),
     })

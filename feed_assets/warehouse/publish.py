@@ -69,8 +69,7 @@ def publish_changes(con: duckdb.DuckDBPyConnection, data_dir: Path) -> int:
             column = TABLES[table].day_column
             if table in changes.whole:  # every day it has, and every day published before
                 days_sql = f"select distinct {column} as day from {table}"
-                published = sorted(_published_days(root / table))
-                days = sorted({row[0] for row in con.execute(days_sql).fetchall()} | set(published))
+                days = sorted({row[0] for row in con.execute(days_sql).fetchall()} | set(_published_days(root / table)))
             else:
                 days = [row[0] for row in con.execute(
                     f"select distinct day from ({changes.days(table)}) order by 1").fetchall()]
