@@ -10,7 +10,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 .PHONY: help install dev run test test-fast ui screenshots bench samples clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ run: install $(DAGSTER_HOME)/dagster.yaml ## materialize every asset over all th
 # the tests run on two workers, a test file each at a time (module fixtures are built once)
 TEST_WORKERS ?= 2
 
-test: dev ## run every test (what CI runs), on $(TEST_WORKERS) workers
+test: dev ## run every test (what CI runs), on TEST_WORKERS (default 2) workers
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: dev ## run the fast tests only: parsers, rules, statistics, warehouse SQL (no whole-pipeline runs)
