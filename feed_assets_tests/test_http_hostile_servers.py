@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ from feed_assets.sources.collect import collect_http_day
 from feed_assets.sources.http import FetchError, HttpFetcher, RetryPolicy
 from feed_assets.sources.huggingface import HuggingFaceDailyPapers
 from feed_assets.sources.raw_store import RawStore
-from feed_assets_tests.test_http_sources import DAY, api_requests, hf_item
+from feed_assets_tests.test_http_sources import DAY, api_requests, hf_api, hf_feed, hf_item  # noqa: F401 (fixture)
 
 FAST = RetryPolicy(attempts=3, total_seconds=10.0, wait_initial=0.01, wait_max=0.02)
 
@@ -211,3 +213,34 @@ def test_a_day_of_pages_that_drip_stops_at_the_day_deadline_and_keeps_the_pages_
     assert "the day's fetching went over its 0.7 s deadline" in str(day.error)
     assert 1 <= len(day.dumps) < 20 and [row["outcome"] for row in day.log] == ["ok"] * len(day.dumps) + ["error"]
     assert took < 0.7 + 0.5
+
+
+# --- 2. the warehouse is not held while fetching ----------------------------------------------
+
+WRITER = """
+import sys, duckdb
+with duckdb.connect(sys.argv[1]) as con:
+    con.execute("create table if not exists written_during_fetch (n integer)")
+    con.execute("insert into written_during_fetch values (1)")
+"""
+
+
+def test_another_process_writes_the_warehouse_while_a_run_waits_on_a_fetch(httpserver, hf_feed):
+    """The API answers only after another process has opened feed.duckdb read-write and written
+    to it: had raw_dumps held the file while fetching, that process would get a lock error."""
+    feed = hf_feed(httpserver)
+    httpserver.expect_request("/api/daily_papers").respond_with_handler(hf_api({}))
+    assert feed.materialize(DAY - dt.timedelta(days=1)).success  # the warehouse file exists
+    httpserver.clear()
+    writers: list[subprocess.CompletedProcess] = []
+
+    def answer_after_another_writer(request):
+        writers.append(subprocess.run([sys.executable, "-c", WRITER, str(feed.warehouse_path)],
+                                      capture_output=True, text=True, timeout=60))
+        return hf_api({DAY: [hf_item("2403.00001", "Fetched while another process wrote")]})(request)
+    httpserver.expect_request("/api/daily_papers").respond_with_handler(answer_after_another_writer)
+
+    assert feed.materialize(DAY).success
+    assert len(writers) == 1 and writers[0].returncode == 0, writers[0].stderr
+    assert feed.query("select count(*) from written_during_fetch") == [(1,)]
+    assert feed.query("select title from papers") == [("Fetched while another process wrote",)]
