@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from feed_assets.parsing import parse_dump
 from feed_assets.sample_data import generate_sample_inbox
 from feed_assets.trends import terms
-from feed_assets.trends.term_sql import count_terms, paper_terms_sql, term_counts_sql
+from feed_assets.trends.term_sql import computed_unicode_classes, count_terms, paper_terms_sql, term_counts_sql
 from feed_assets.trends.terms import paper_terms
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -199,3 +199,14 @@ def test_count_terms_counts_papers_per_day_and_term(con):
     assert {(day, kind, term): n for day, kind, term, n in rows} == dict(expected)
     assert ("text", "sparse attention") in {(kind, term) for day, kind, term, n in rows if day == days[0]}
     assert con.execute(f"select count(*) from ({term_counts_sql('select * from papers')})").fetchone()[0] == len(rows)
+
+
+def test_the_unicode_classes_in_use_are_what_this_python_computes():
+    """The classes are shipped (computing them costs about 2 s a process) for one Unicode
+    database: what the SQL uses must be this Python's own, shipped or computed."""
+    from feed_assets.trends import term_sql
+
+    computed = computed_unicode_classes()
+    assert term_sql._classes() == computed["classes"]
+    assert {char: term_sql._case_variants(char) for char in computed["case_variants"]} == computed["case_variants"]
+    assert "K" in computed["case_variants"]["k"]  # the Kelvin sign folds to k: a real Unicode fold

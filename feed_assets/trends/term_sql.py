@@ -52,9 +52,13 @@ about 0.25 s per call.
 
 from __future__ import annotations
 
+import json
 import re
+import string
 import sys
+import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import duckdb
 
@@ -89,7 +93,15 @@ def _python_class(pattern: str) -> str:
 
 @lru_cache(maxsize=1)
 def _classes() -> dict[str, str]:
-    """RE2 class bodies of the Python character sets the extraction depends on."""
+    """RE2 class bodies of the Python character sets the extraction depends on: read from
+    ``unicode_classes.json`` when it was written for this Python's Unicode database (computing
+    them walks every code point, about 2 s), else computed."""
+    shipped = _shipped_classes()
+    return shipped["classes"] if shipped else compute_classes()
+
+
+def compute_classes() -> dict[str, str]:
+    """The classes of ``_classes``, computed from this Python's own ``re`` and ``str``."""
     word = _python_class(r"\w")
     space = _python_class(r"\s")
     upper = "".join(c for c in _ALL_CHARS if c.isupper())
@@ -141,11 +153,49 @@ def _ignore_case(literal: str) -> str:
     out = []
     for char in literal:
         if char.isalpha():
-            variants = "".join(re.findall(re.escape(char), _ALL_CHARS, re.IGNORECASE))
-            out.append(f"[{_ranges(variants)}]")
+            out.append(f"[{_ranges(_case_variants(char))}]")
         else:
             out.append(re.escape(char))
     return "".join(out)
+
+
+def _case_variants(char: str) -> str:
+    """Every character ``re.IGNORECASE`` matches to ``char`` (shipped for ASCII letters)."""
+    shipped = _shipped_classes()
+    if shipped and char in shipped["case_variants"]:
+        return shipped["case_variants"][char]
+    return "".join(re.findall(re.escape(char), _ALL_CHARS, re.IGNORECASE))
+
+
+# The classes and ASCII case variants, computed once and shipped with the package, keyed by the
+# Unicode database they were read from; ``write_unicode_classes()`` (re)writes the file, and a
+# test checks that it equals what this Python computes.
+UNICODE_CLASSES_FILE = Path(__file__).with_name("unicode_classes.json")
+
+
+def unicode_key() -> str:
+    return f"unicode {unicodedata.unidata_version}, maxunicode {sys.maxunicode}"
+
+
+def computed_unicode_classes() -> dict:
+    return {"unicode": unicode_key(), "classes": compute_classes(),
+            "case_variants": {char: "".join(re.findall(re.escape(char), _ALL_CHARS, re.IGNORECASE))
+                              for char in string.ascii_letters}}
+
+
+@lru_cache(maxsize=1)
+def _shipped_classes() -> dict | None:
+    try:
+        shipped = json.loads(UNICODE_CLASSES_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return shipped if shipped.get("unicode") == unicode_key() else None
+
+
+def write_unicode_classes() -> None:
+    """Write ``unicode_classes.json`` for this Python (run after a Python upgrade changes Unicode)."""
+    UNICODE_CLASSES_FILE.write_text(json.dumps(computed_unicode_classes(), ensure_ascii=True, indent=0,
+                                               sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _sql_string(text: str) -> str:
