@@ -39,13 +39,33 @@ def start_date(folder: Path | None = None) -> str:
 
 def first_data_day(folder: Path) -> dt.date | None:
     """The earliest day of ``folder/inbox/YYYY-MM-DD/`` folders and of the stored dumps'
-    published files (``folder/published/raw_dumps/YYYY-MM-DD.parquet``); None when there is none.
-    Only names are read: no file is opened, and the warehouse (which a run may hold) is not."""
+    published copy (``folder/published/raw_dumps/YYYY-MM.parquet``); None when there is none.
+    The warehouse (which a run may hold) is not opened: inbox folders by name, and the first
+    month file's statistics (its footer, not its rows)."""
     days = [_day(path.name) for path in _entries(folder / "inbox") if path.is_dir()]
-    days += [_day(path.name.removesuffix(".parquet")) for path in _entries(folder / "published" / "raw_dumps")
-             if path.name.endswith(".parquet")]
+    months = sorted(path for path in _entries(folder / "published" / "raw_dumps")
+                    if len(path.name) == len("YYYY-MM.parquet") and path.name.endswith(".parquet"))
+    for path in months:  # the first month with a row (an emptied month keeps an empty file)
+        first = _first_feed_date(path)
+        if first is not None:
+            days.append(first)
+            break
     days = [day for day in days if day is not None]
     return min(days) if days else None
+
+
+def _first_feed_date(path: Path) -> dt.date | None:
+    """The smallest ``feed_date`` a published Parquet file holds, from its footer's statistics."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.ParquetFile(path).metadata
+        column = metadata.schema.to_arrow_schema().get_field_index("feed_date")
+        minima = [metadata.row_group(i).column(column).statistics.min for i in range(metadata.num_row_groups)
+                  if metadata.row_group(i).num_rows and metadata.row_group(i).column(column).statistics]
+    except (OSError, ValueError, AttributeError):  # unreadable or not what we wrote: not a day
+        return None
+    return min(minima) if minima else None
 
 
 def _entries(folder: Path) -> list[Path]:

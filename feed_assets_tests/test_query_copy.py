@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 
@@ -74,3 +75,22 @@ def test_a_data_folder_with_quotes_and_glob_characters_is_published_and_queried(
     with duckdb.connect(str(feed.data_dir / "query.duckdb"), read_only=True) as copy:
         published = copy.execute("select count(*) from paper_appearances").fetchone()[0]
     assert published == feed.query("select count(*) from paper_appearances")[0][0] > 0
+
+
+def test_the_copy_is_one_file_a_month_and_a_day_file_of_the_older_layout_is_folded_in(tmp_path, instance):
+    feed = Feed(tmp_path / "data", instance)
+    generate_sample_inbox(feed.inbox, start=dt.date(2024, 2, 27), days=5)  # February and March
+    assert feed.materialize(dt.date(2024, 2, 27), dt.date(2024, 3, 2)).success
+    folder = feed.data_dir / "published" / "paper_appearances"
+    assert sorted(path.name for path in folder.glob("*.parquet")) == ["2024-02.parquet", "2024-03.parquet",
+                                                                      "_schema.parquet"]
+    # a folder published by the older one-file-per-day layout: its days are in the month files now
+    shutil.copyfile(folder / "2024-02.parquet", folder / "2024-02-27.parquet")
+
+    def published_count() -> int:
+        with duckdb.connect(str(feed.data_dir / "query.duckdb"), read_only=True) as copy:
+            return copy.execute("select count(*) from paper_appearances").fetchone()[0]
+    assert published_count() > feed.query("select count(*) from paper_appearances")[0][0]  # counted twice
+    assert feed.materialize(dt.date(2024, 3, 2)).success
+    assert not (folder / "2024-02-27.parquet").exists()
+    assert published_count() == feed.query("select count(*) from paper_appearances")[0][0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from feed_assets import settings
@@ -49,8 +50,12 @@ def test_the_first_partition_is_the_first_day_with_data(monkeypatch, tmp_path):
     assert settings.start_date(tmp_path) == "2024-03-05"
     published = tmp_path / "published" / "raw_dumps"
     published.mkdir(parents=True)
-    (published / "2024-02-10.parquet").write_bytes(b"")  # a stored day no longer in the inbox
     (published / "_schema.parquet").write_bytes(b"")
+    (published / "2024-01.parquet").write_bytes(b"")  # not a Parquet file: no day
+    with duckdb.connect() as con:  # a month emptied since (no rows), then a stored day no longer in the inbox
+        con.execute(f"copy (select date '2024-01-03' as feed_date limit 0) to '{published / '2024-01.parquet'}'")
+        con.execute(f"copy (select ('2024-02-' || d)::date as feed_date from (values ('17'), ('10')) v(d)) "
+                    f"to '{published / '2024-02.parquet'}'")
     assert settings.start_date(tmp_path) == "2024-02-10"
     monkeypatch.setenv("FEED_START_DATE", "2020-01-01")
     assert settings.start_date(tmp_path) == "2020-01-01"
