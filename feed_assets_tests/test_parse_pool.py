@@ -61,6 +61,19 @@ def test_a_pool_of_workers_parses_exactly_what_one_process_parses(sample_dumps, 
     assert pooled.loaded_days == alone.loaded_days
 
 
+def test_batches_submitted_before_the_previous_one_is_taken_give_the_same_rows(sample_dumps, monkeypatch):
+    """parsed_entries hands the workers batch n + 1 before it writes batch n."""
+    dumps, blobs = sample_dumps
+    batches = list(day_batches(dumps, max_bytes=3 * max(dump.size_bytes for dump in dumps)))
+    with DumpParser(blobs.__getitem__, workers=1) as parser:
+        one_by_one = [_rows(parser.parse(batch)) for batch in batches]
+    monkeypatch.setattr(parse_pool, "POOL_THRESHOLD_BYTES", 0)
+    with DumpParser(blobs.__getitem__, workers=2) as parser:
+        pending = [parser.submit(batch) for batch in batches]  # all handed out before any is taken
+        overlapped = [_rows(result()) for result in pending]
+    assert len(batches) > 2 and overlapped == one_by_one
+
+
 def test_a_small_run_starts_no_pool(sample_dumps, monkeypatch):
     dumps, blobs = sample_dumps
     monkeypatch.setattr(parse_pool, "POOL_THRESHOLD_BYTES", 0)

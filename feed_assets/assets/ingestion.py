@@ -183,8 +183,9 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
     run, and the days to parse are exactly those ``raw_dumps`` changed, which this asset pulls
     (``warehouse.changes``). A day whose dump cannot be parsed is left as it was and named in
     ``not_loaded`` (check ``days_were_loaded``); the other days load. Long ranges are parsed
-    and written in batches of whole days; the days pulled count as taken in when the last
-    batch commits, so a run that fails part-way is redone whole by the next one.
+    and written in batches of whole days, the workers parsing a batch while the one before
+    is written; the days pulled count as taken in when the last batch commits, so a run that
+    fails part-way is redone whole by the next one.
     """
     store = storage.raw_store
     totals = {"entries": 0, "rejected": 0, "reresolved": 0}
@@ -204,8 +205,11 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
         batches = list(day_batches(stored)) or [[]]
         context.log.info(f"{len(days)} day(s) to parse, {len(stored)} dump(s), in {len(batches)} batch(es)")
         with DumpParser(store.get, run_bytes=sum(dump.size_bytes for dump in stored)) as parser:
-            for number, batch in enumerate(batches, start=1):
-                parsed = parser.parse(batch)
+            pending = parser.submit(batches[0])
+            for number in range(1, len(batches) + 1):
+                parsed = pending()
+                if number < len(batches):  # the workers parse the next batch while this one is written
+                    pending = parser.submit(batches[number])
                 batch_days = parsed.loaded_days + (empty_days if number == 1 else [])
                 for origin, page_date, feed_date in parsed.page_dates:
                     context.log.warning(f"{origin}: the page says {page_date}, its feed date is {feed_date}")

@@ -102,20 +102,33 @@ class DumpParser:
         return self._pool
 
     def parse(self, batch: Sequence[StoredDump]) -> ParsedBatch:
+        return self.submit(batch)()
+
+    def submit(self, batch: Sequence[StoredDump]) -> Callable[[], ParsedBatch]:
+        """Start parsing ``batch`` and return a function that waits for it and gives the result.
+
+        On the pool the batch's dumps are handed to the workers at once, so the caller can
+        write the previous batch while they parse this one; without a pool nothing is done
+        until the result is asked for."""
         jobs = ((dump.feed_date, dump.sha256, dump.origin, self._load(dump.sha256)) for dump in batch)
         pool = self._executor() if sum(dump.size_bytes for dump in batch) >= POOL_THRESHOLD_BYTES else None
         results = pool.map(_parse, jobs) if pool else map(_parse, jobs)
-        parsed = ParsedBatch(sorted({dump.feed_date for dump in batch}))
-        kept: dict[dt.date, list] = {}
-        for dump, result in zip(batch, results):
-            if isinstance(result, Exception):
-                parsed.failed.setdefault(dump.feed_date, f"{dump.origin}: {type(result).__name__}: {result}")
-                continue
-            appearances, rejections, page_date = result
-            kept.setdefault(dump.feed_date, []).append((appearances, rejections))
-            if page_date and page_date != dump.feed_date:
-                parsed.page_dates.append((dump.origin, page_date, dump.feed_date))
-        for day in parsed.loaded_days:
-            for appearances, rejections in kept.get(day, []):
-                parsed.rows.add(appearances, rejections)
-        return parsed
+        return lambda: _collect(batch, results)
+
+
+def _collect(batch: Sequence[StoredDump], results: Iterator) -> ParsedBatch:
+    """A batch's parse results, in the batch's order, as one ParsedBatch."""
+    parsed = ParsedBatch(sorted({dump.feed_date for dump in batch}))
+    kept: dict[dt.date, list] = {}
+    for dump, result in zip(batch, results):
+        if isinstance(result, Exception):
+            parsed.failed.setdefault(dump.feed_date, f"{dump.origin}: {type(result).__name__}: {result}")
+            continue
+        appearances, rejections, page_date = result
+        kept.setdefault(dump.feed_date, []).append((appearances, rejections))
+        if page_date and page_date != dump.feed_date:
+            parsed.page_dates.append((dump.origin, page_date, dump.feed_date))
+    for day in parsed.loaded_days:
+        for appearances, rejections in kept.get(day, []):
+            parsed.rows.add(appearances, rejections)
+    return parsed
