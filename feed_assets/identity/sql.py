@@ -54,7 +54,7 @@ _STATEMENTS = (
     f"""
     insert into identity_candidates
     select {_KEY_COLUMNS}, paper_id, match_rule, false from paper_appearances
-    where not {_TITLED}
+    where arxiv_id is null and title_key is null
       and abstract_key in (select abstract_key from identity_candidates where {_TITLED})
       and appearance_id not in (select appearance_id from identity_candidates)
     """,
@@ -64,8 +64,8 @@ _STATEMENTS = (
     with arxiv_entries as (
         select arxiv_id, title_key, abstract_key from paper_appearances
         where arxiv_id is not null
-          and (title_key in (select title_key from identity_candidates)
-               or abstract_key in (select abstract_key from identity_candidates))
+          and (title_key in (select title_key from identity_candidates where arxiv_id is null)
+               or abstract_key in (select abstract_key from identity_candidates where arxiv_id is null))
         union all
         select arxiv_id, title_key, abstract_key from {{incoming}} where arxiv_id is not null
     ), arxiv_by_title as (
@@ -128,5 +128,11 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, incoming: str, removed: s
     ``incoming``, ``old_paper_id``, ``paper_id``, ``match_rule``) for the caller to insert
     the new rows and record the changes.
     """
-    for statement in _STATEMENTS:
+    *titled_steps, abstract_only_step, update_step = _STATEMENTS
+    for statement in titled_steps:
         con.execute(statement.format(incoming=incoming, removed=removed))
+    # rules 5 and 6 look through the history for titled entries: only when there is an
+    # abstract-only entry to resolve (most days have none)
+    if con.execute(f"select count(*) from identity_candidates where not {_TITLED}").fetchone()[0]:
+        con.execute(abstract_only_step.format(incoming=incoming, removed=removed))
+    con.execute(update_step)
