@@ -30,22 +30,67 @@ def start_date(folder: Path | None = None) -> str:
     if not value:
         first = first_data_day(folder if folder is not None else data_dir())
         return first.isoformat() if first else DEFAULT_START_DATE
+    return _date_setting("FEED_START_DATE", value).isoformat()
+
+
+OPEN_END = "today"
+
+
+def end_date(folder: Path | None = None, sources: list[str] | None = None) -> str | None:
+    """``$FEED_END_DATE`` (YYYY-MM-DD, or ``today``): the last daily partition; None when the
+    partitions run to today (their last is the last whole day, yesterday in UTC, and a partition
+    is added each day, which the daily schedule needs).
+
+    Unset, it follows the sources (``sources``, default ``$FEED_SOURCES``): with the inbox alone
+    (the default), the last day that has data in the data folder (``folder``, default
+    ``data_dir()``): the latest inbox day folder or day of stored dumps, so no partition stands
+    for a day that can have no data; with a live source (``hf``, ``arxiv``), or with no data at
+    all, None. Never before ``start_date()``. Read when ``feed_assets`` is imported, like the
+    start: a later day, added afterwards, becomes a partition when the code is loaded again."""
+    folder = folder if folder is not None else data_dir()
+    first = dt.date.fromisoformat(start_date(folder))
+    value = os.environ.get("FEED_END_DATE")
+    if value:
+        if value.strip().lower() == OPEN_END:
+            return None
+        last = _date_setting("FEED_END_DATE", value)
+        if last < first:
+            raise ValueError(f"FEED_END_DATE={value!r} is before the first partition, {first} "
+                             "(FEED_START_DATE, default the first day with data)")
+        return last.isoformat()
+    if set(sources if sources is not None else feed_sources()) - {"inbox"}:
+        return None  # a live source: a new day every day
+    last = last_data_day(folder)
+    return max(last, first).isoformat() if last else None
+
+
+def _date_setting(name: str, value: str) -> dt.date:
     try:
-        dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value)
     except ValueError as error:
-        raise ValueError(f"FEED_START_DATE={value!r} is not a date (YYYY-MM-DD): {error}") from None
-    return value
+        raise ValueError(f"{name}={value!r} is not a date (YYYY-MM-DD): {error}") from None
 
 
-def first_data_day(folder: Path) -> dt.date | None:
-    """The earliest day of ``folder/inbox/YYYY-MM-DD/`` folders and of the stored dumps'
-    published files (``folder/published/raw_dumps/YYYY-MM-DD.parquet``); None when there is none.
-    Only names are read: no file is opened, and the warehouse (which a run may hold) is not."""
+def data_days(folder: Path) -> list[dt.date]:
+    """The days of ``folder/inbox/YYYY-MM-DD/`` folders and of the stored dumps' published files
+    (``folder/published/raw_dumps/YYYY-MM-DD.parquet``), sorted, each once. Only names are read:
+    no file is opened, and the warehouse (which a run may hold) is not."""
     days = [_day(path.name) for path in _entries(folder / "inbox") if path.is_dir()]
     days += [_day(path.name.removesuffix(".parquet")) for path in _entries(folder / "published" / "raw_dumps")
              if path.name.endswith(".parquet")]
-    days = [day for day in days if day is not None]
-    return min(days) if days else None
+    return sorted({day for day in days if day is not None})
+
+
+def first_data_day(folder: Path) -> dt.date | None:
+    """The earliest of ``data_days(folder)``; None when there is none."""
+    days = data_days(folder)
+    return days[0] if days else None
+
+
+def last_data_day(folder: Path) -> dt.date | None:
+    """The latest of ``data_days(folder)``; None when there is none."""
+    days = data_days(folder)
+    return days[-1] if days else None
 
 
 def _entries(folder: Path) -> list[Path]:

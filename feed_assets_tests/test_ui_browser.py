@@ -79,7 +79,8 @@ def dagster_ui(tmp_path):
     log = (tmp_path / "dagster-dev.log").open("w")
     server = subprocess.Popen(
         [str(DAGSTER), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], cwd=PROJECT_ROOT,
-        env={**os.environ, "DAGSTER_HOME": str(home), "FEED_DATA_DIR": str(data)},
+        env={**{key: value for key, value in os.environ.items() if key not in {"FEED_START_DATE", "FEED_END_DATE"}},
+             "DAGSTER_HOME": str(home), "FEED_DATA_DIR": str(data)},  # the partitions: the sample's days
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
