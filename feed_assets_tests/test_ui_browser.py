@@ -51,10 +51,12 @@ VENV = Path(sys.executable).parents[1]
 DG = VENV / "bin" / "dg"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
+EXPECTED_UNPARTITIONED = ("paper_appearances", "rejected_entries", "papers", "daily_feed_stats", "term_daily_counts",
+                          "trending_terms", "top_papers", "author_activity", "category_trends")
 PROJECT_ASSETS = ("raw_dumps", "paper_appearances", "papers", "daily_feed_stats", "trending_terms", "top_papers")
 # the range launched from the Materialize dialog, and the one launched as one run from the launchpad:
 # the rest of the sample, whose last days hold its rising term (sample_data.RISING_TOPIC)
-DIALOG_RANGE = (SAMPLE_START.replace(day=2), SAMPLE_START.replace(day=4))
+DIALOG_RANGE = (SAMPLE_START, SAMPLE_START.replace(day=4))  # Friday to Monday
 LAUNCHPAD_RANGE = (SAMPLE_START.replace(day=5), SAMPLE_END)
 LOCATION = "feed_assets"  # [tool.dg.project] code_location_name
 VIEWPORT = {"width": 1280, "height": 800}
@@ -205,11 +207,10 @@ def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(d
         page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click(),
                                  no_wait_after=True)
 
-        # the catalog; every asset selected, a range of three days from the Materialize dialog
+        # the catalog; every asset selected, a range of four days from the Materialize dialog
         page.goto(f"{url}/assets")
         for asset in PROJECT_ASSETS:
             expect(page.get_by_text(asset, exact=True).first).to_be_visible()
-        page.screenshot(path=str(shots / "catalog.png"))
         page.get_by_role("checkbox").first.locator("xpath=..").click()  # select every asset
         open_launch_dialog(page)
         # the partitions are the sample's days, first to last (not to today)
@@ -219,7 +220,7 @@ def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(d
         partitions = page.locator("[role=dialog] input[type=text]").first
         partitions.fill(f"[{first}...{last}]")
         partitions.press("Enter")
-        expect(page.get_by_text("3 partitions", exact=True)).to_be_visible()
+        expect(page.get_by_text("4 partitions", exact=True)).to_be_visible()
         page.screenshot(path=str(shots / "materialize-range.png"))
         page.get_by_role("button", name="Launch backfill").click()
         expect(page.locator("[role=dialog]")).to_have_count(0)
@@ -244,9 +245,7 @@ def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(d
         assert [run["status"] for run in (collect, derive)] == ["SUCCESS", "SUCCESS"]
         assert collect["assets"] == {"raw_dumps"}
         assert (collect["tags"][RANGE_START_TAG], collect["tags"][RANGE_END_TAG]) == (first, last)
-        assert derive["assets"] == {"paper_appearances", "rejected_entries", "papers", "daily_feed_stats",
-                                    "term_daily_counts", "trending_terms", "top_papers", "author_activity",
-                                    "category_trends"}
+        assert derive["assets"] == set(EXPECTED_UNPARTITIONED)
         assert not {RANGE_START_TAG, RANGE_END_TAG, "dagster/partition"} & set(derive["tags"])
         assert derive["startTime"] >= collect["endTime"]
 
@@ -311,6 +310,10 @@ def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(d
         chart = page.locator("img[src^='data:image/png']").first  # the rising-terms chart, in the metadata
         expect(chart).to_be_visible()
         assert chart.evaluate("image => image.naturalWidth") > 0
+        # the dialog fades in: the screenshot waits until the chart and its dialog are opaque
+        page.wait_for_function("""image => { for (let e = image; e; e = e.parentElement)
+                                      if (getComputedStyle(e).opacity !== '1') return false;
+                                  return true; }""", arg=chart.element_handle())
         page.screenshot(path=str(shots / "trending-terms-chart.png"))
         page.get_by_role("button", name="Close").click()
 
@@ -328,12 +331,22 @@ def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(d
                 result = page.get_by_text("Evaluation result", exact=True).locator("xpath=following-sibling::div[1]")
                 expect(result).to_have_text("Passed" if passed else "Failed")
             expect(page.get_by_text("Skipped")).to_have_count(0)
+
+        # the catalog once both ranges are in: raw_dumps' partitions are the sample's 16 days, all
+        # materialized, none missing; every other asset is materialized
+        stats = graphql(url, '{ assetNodeOrError(assetKey: {path: ["raw_dumps"]}) { ... on AssetNode { '
+                             'partitionStats { numMaterialized numPartitions } } } }')["assetNodeOrError"]
+        assert stats["partitionStats"] == {"numMaterialized": SAMPLE_DAYS, "numPartitions": SAMPLE_DAYS}
+        page.goto(f"{url}/assets")
+        expect(page.get_by_text(f"{SAMPLE_DAYS} partitions", exact=True)).to_be_visible()
+        expect(page.get_by_text("Materialized", exact=True)).to_have_count(len(EXPECTED_UNPARTITIONED))
+        page.screenshot(path=str(shots / "catalog.png"))
         browser.close()
 
     assert len(runs(url)) == 3  # the backfill's two and the launchpad's one
     with duckdb.connect(str(data / "query.duckdb"), read_only=True) as con:  # readers' copy, open any time
         stored = {day for (day,) in con.execute("select distinct feed_date from raw_dumps").fetchall()}
         parsed = {day for (day,) in con.execute("select distinct feed_date from paper_appearances").fetchall()}
-    both_ranges = {DIALOG_RANGE[0] + dt.timedelta(days=offset) for offset in range((SAMPLE_END - DIALOG_RANGE[0]).days + 1)}
+    both_ranges = {SAMPLE_START + dt.timedelta(days=offset) for offset in range(SAMPLE_DAYS)}  # the whole sample
     assert stored == both_ranges
     assert parsed == {day for day in both_ranges if day.isoweekday() <= 5}  # the sample's weekends are empty
