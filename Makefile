@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DAGSTER := $(VENV)/bin/dagster
+DG := $(VENV)/bin/dg
 FEED := $(VENV)/bin/feed-assets
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
@@ -48,7 +48,7 @@ test-fast: dev ## run the fast tests only: parsers, rules, statistics, warehouse
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon (schedules, sensor, run queue) on http://127.0.0.1:3000
-	$(DAGSTER) dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(DG) dev -h 127.0.0.1 -p 3000
 
 screenshots: dev ## run the browser test, saving its screenshots of the UI to docs/screenshots/
 	FEED_UI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q feed_assets_tests/test_ui_browser.py

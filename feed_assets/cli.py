@@ -362,7 +362,8 @@ def backfill(days: str | None) -> None:
     for day in (start, end):
         if day not in keys:
             raise click.UsageError(f"{day} is not a partition: they run from {keys[0]} to {keys[-1]} "
-                                   "(FEED_START_DATE, default the first day of the inbox or the stored data)")
+                                   "(FEED_START_DATE and FEED_END_DATE, default the first and last day of the "
+                                   "inbox or the stored data; to today when a live source is on)")
     persistent = bool(os.environ.get("DAGSTER_HOME"))
     click.echo(f"materializing every asset for {start}...{end} in one run "
                + ("(the UI shows it)" if persistent else "(DAGSTER_HOME is not set: the run is not kept)"))

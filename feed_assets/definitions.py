@@ -1,4 +1,4 @@
-"""The Dagster definitions of feed-assets (loaded by ``workspace.yaml`` and the CLI)."""
+"""The Dagster definitions of feed-assets (loaded by ``dg dev`` from ``[tool.dg]`` in pyproject.toml, and by the CLI)."""
 
 from __future__ import annotations
 

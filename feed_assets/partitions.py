@@ -14,7 +14,31 @@ PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=settings.start_date())
+# fixed when the code is loaded (see settings.start_date and settings.end_date): the first day
+# with data, and the last one when the inbox is the only source; None: to today, a day more each day
+FIRST_DAY = dt.date.fromisoformat(settings.start_date())
+_END = settings.end_date()
+LAST_DAY = dt.date.fromisoformat(_END) if _END else None
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=FIRST_DAY.isoformat(),
+    end_date=(LAST_DAY + dt.timedelta(days=1)).isoformat() if LAST_DAY else None,  # Dagster's end is exclusive
+)
+
+
+def why_not_a_partition(day: dt.date, today: dt.date | None = None) -> str | None:
+    """Why ``day`` has no partition (None when it has one): before the first, after the last,
+    or not over yet (``today``: the current UTC date, by default the clock's)."""
+    if day < FIRST_DAY:
+        return (f"before the first partition, {FIRST_DAY} (FEED_START_DATE, default the first day with data, "
+                "fixed when the code is loaded: reload it)")
+    if LAST_DAY is not None and day > LAST_DAY:
+        return (f"after the last partition, {LAST_DAY} (FEED_END_DATE, default the last day with data when the "
+                "inbox is the only source, fixed when the code is loaded: reload it)")
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    if LAST_DAY is None and day >= today:
+        return "not over yet (a day's partition is added once the day has ended, in UTC)"
+    return None
 
 
 def run_days(tags: Mapping[str, str]) -> list[dt.date]:

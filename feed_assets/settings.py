@@ -30,42 +30,90 @@ def start_date(folder: Path | None = None) -> str:
     if not value:
         first = first_data_day(folder if folder is not None else data_dir())
         return first.isoformat() if first else DEFAULT_START_DATE
+    return _date_setting("FEED_START_DATE", value).isoformat()
+
+
+OPEN_END = "today"
+
+
+def end_date(folder: Path | None = None, sources: list[str] | None = None) -> str | None:
+    """``$FEED_END_DATE`` (YYYY-MM-DD, or ``today``): the last daily partition; None when the
+    partitions run to today (their last is the last whole day, yesterday in UTC, and a partition
+    is added each day, which the daily schedule needs).
+
+    Unset, it follows the sources (``sources``, default ``$FEED_SOURCES``): with the inbox alone
+    (the default), the last day that has data in the data folder (``folder``, default
+    ``data_dir()``): the latest inbox day folder or day of stored dumps, so no partition stands
+    for a day that can have no data; with a live source (``hf``, ``arxiv``), or with no data at
+    all, None. Never before ``start_date()``. Read when ``feed_assets`` is imported, like the
+    start: a later day, added afterwards, becomes a partition when the code is loaded again."""
+    folder = folder if folder is not None else data_dir()
+    first = dt.date.fromisoformat(start_date(folder))
+    value = os.environ.get("FEED_END_DATE")
+    if value:
+        if value.strip().lower() == OPEN_END:
+            return None
+        last = _date_setting("FEED_END_DATE", value)
+        if last < first:
+            raise ValueError(f"FEED_END_DATE={value!r} is before the first partition, {first} "
+                             "(FEED_START_DATE, default the first day with data)")
+        return last.isoformat()
+    if set(sources if sources is not None else feed_sources()) - {"inbox"}:
+        return None  # a live source: a new day every day
+    last = last_data_day(folder)
+    return max(last, first).isoformat() if last else None
+
+
+def _date_setting(name: str, value: str) -> dt.date:
     try:
-        dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value)
     except ValueError as error:
-        raise ValueError(f"FEED_START_DATE={value!r} is not a date (YYYY-MM-DD): {error}") from None
-    return value
+        raise ValueError(f"{name}={value!r} is not a date (YYYY-MM-DD): {error}") from None
+
+
+def data_days(folder: Path) -> list[dt.date]:
+    """The days of ``folder/inbox/YYYY-MM-DD/`` folders and the first and last stored day of the
+    dumps' published copy (``folder/published/raw_dumps/YYYY-MM.parquet``), sorted, each once.
+    The warehouse (which a run may hold) is not opened: inbox folders are read by name, and the
+    first and last month files by their footers' statistics (not their rows)."""
+    days = {_day(path.name) for path in _entries(folder / "inbox") if path.is_dir()}
+    months = sorted(path for path in _entries(folder / "published" / "raw_dumps")
+                    if len(path.name) == len("YYYY-MM.parquet") and path.name.endswith(".parquet"))
+    for ordered, pick in ((months, min), (months[::-1], max)):
+        for path in ordered:  # the first (last) month with a row: an emptied month keeps an empty file
+            span = _feed_date_span(path)
+            if span is not None:
+                days.add(pick(span))
+                break
+    return sorted(day for day in days if day is not None)
 
 
 def first_data_day(folder: Path) -> dt.date | None:
-    """The earliest day of ``folder/inbox/YYYY-MM-DD/`` folders and of the stored dumps'
-    published copy (``folder/published/raw_dumps/YYYY-MM.parquet``); None when there is none.
-    The warehouse (which a run may hold) is not opened: inbox folders by name, and the first
-    month file's statistics (its footer, not its rows)."""
-    days = [_day(path.name) for path in _entries(folder / "inbox") if path.is_dir()]
-    months = sorted(path for path in _entries(folder / "published" / "raw_dumps")
-                    if len(path.name) == len("YYYY-MM.parquet") and path.name.endswith(".parquet"))
-    for path in months:  # the first month with a row (an emptied month keeps an empty file)
-        first = _first_feed_date(path)
-        if first is not None:
-            days.append(first)
-            break
-    days = [day for day in days if day is not None]
-    return min(days) if days else None
+    """The earliest of ``data_days(folder)``; None when there is none."""
+    days = data_days(folder)
+    return days[0] if days else None
 
 
-def _first_feed_date(path: Path) -> dt.date | None:
-    """The smallest ``feed_date`` a published Parquet file holds, from its footer's statistics."""
+def last_data_day(folder: Path) -> dt.date | None:
+    """The latest of ``data_days(folder)``; None when there is none."""
+    days = data_days(folder)
+    return days[-1] if days else None
+
+
+def _feed_date_span(path: Path) -> tuple[dt.date, dt.date] | None:
+    """The smallest and largest ``feed_date`` a published Parquet file holds, from its footer's
+    statistics; None for a file without rows (or one that is not what this project wrote)."""
     import pyarrow.parquet as pq
 
     try:
         metadata = pq.ParquetFile(path).metadata
         column = metadata.schema.to_arrow_schema().get_field_index("feed_date")
-        minima = [metadata.row_group(i).column(column).statistics.min for i in range(metadata.num_row_groups)
-                  if metadata.row_group(i).num_rows and metadata.row_group(i).column(column).statistics]
-    except (OSError, ValueError, AttributeError):  # unreadable or not what we wrote: not a day
+        stats = [metadata.row_group(i).column(column).statistics for i in range(metadata.num_row_groups)
+                 if metadata.row_group(i).num_rows]
+        stats = [stat for stat in stats if stat is not None and stat.has_min_max]
+    except (OSError, ValueError, AttributeError):
         return None
-    return min(minima) if minima else None
+    return (min(stat.min for stat in stats), max(stat.max for stat in stats)) if stats else None
 
 
 def _entries(folder: Path) -> list[Path]:

@@ -147,8 +147,11 @@ def scenario(name: str, root: Path, years: int, day: dt.date | None = None) -> d
 def measure(name: str, root: Path, years: int, day: dt.date | None = None) -> dict:
     """Run a scenario in a process of its own; its figures and that process's peak RSS."""
     out = root / f"{name}.json"
-    # the partitions are built when feed_assets is imported: they must start with the history
-    env = {**os.environ, "FEED_START_DATE": synthetic_start(years).isoformat()} if name != "p1" else None
+    # the partitions are built when feed_assets is imported, from the project's data folder
+    # unless told otherwise: they must hold the history (they run to today, as with a live source)
+    env = {**os.environ, "FEED_END_DATE": "today"}
+    if name != "p1":
+        env["FEED_START_DATE"] = synthetic_start(years).isoformat()
     log = root / f"{name}.log"  # Dagster's event log lines, kept out of sight unless it fails
     day_args = ["--day", day.isoformat()] if day else []
     with log.open("w") as stderr:

@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 # The daily partitions are made when feed_assets is imported, from the project's data folder
-# (its first inbox day, 2024-03-01) unless FEED_START_DATE says otherwise; the tests' own feed
-# folders hold days from 2024-01-01, so the partitions start there (before the first import).
+# (its first and last inbox day, 2024-03-01...2024-03-16) unless FEED_START_DATE and
+# FEED_END_DATE say otherwise; the tests' own feed folders hold days from 2024-01-01 to today,
+# so the partitions run from there to today (set before the first import). A test that needs
+# the defaults runs its process without them (test_partition_range.py, the CLI, the browser).
 os.environ.setdefault("FEED_START_DATE", "2024-01-01")
+os.environ.setdefault("FEED_END_DATE", "today")
 
 import dagster as dg  # noqa: E402
 import duckdb  # noqa: E402

@@ -24,7 +24,9 @@ def test_cli_backfill_of_a_range_is_one_run_and_repeatable(tmp_path):
     data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
     home.mkdir()
     generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=SAMPLE_DAYS)
-    env = {**os.environ, "FEED_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home)}
+    # a user's environment: the partitions from the data folder (the tests' own settings left out)
+    env = {**{key: value for key, value in os.environ.items() if key not in {"FEED_START_DATE", "FEED_END_DATE"}},
+           "FEED_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home)}
 
     span = run([sys.executable, "-m", "feed_assets.cli", "inbox-range"], env)
     assert span.stdout.strip() == f"{SAMPLE_START}...{SAMPLE_END}"

@@ -129,7 +129,7 @@ def test_python_example_answers(block: Block, project_like: Path, monkeypatch: p
 
 def shell_environment(project_like: Path) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items()
-                   if key not in {"FEED_START_DATE", "DAGSTER_HOME", "FEED_SOURCES"}}
+                   if key not in {"FEED_START_DATE", "FEED_END_DATE", "DAGSTER_HOME", "FEED_SOURCES"}}
     return {**environment, "FEED_DATA_DIR": str(project_like / "data"),
             "DAGSTER_HOME": str(project_like / ".dagster_home")}
 

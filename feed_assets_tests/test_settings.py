@@ -34,11 +34,16 @@ def test_the_environment_turns_the_live_feeds_on(monkeypatch, tmp_path):
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("FEED_SOURCES", "inbox,rss", r"unknown source\(s\) \['rss'\]"),
     ("FEED_START_DATE", "2024-13-01", r"FEED_START_DATE='2024-13-01' is not a date"),
+    ("FEED_END_DATE", "tomorrow", r"FEED_END_DATE='tomorrow' is not a date"),
+    ("FEED_END_DATE", "2023-12-31", r"FEED_END_DATE='2023-12-31' is before the first partition, 2024-01-01"),
 ])
 def test_bad_values_fail_with_the_setting_named(monkeypatch, name, value, message):
+    monkeypatch.setenv("FEED_START_DATE", "2024-01-01")
     monkeypatch.setenv(name, value)
+    read = {"FEED_SOURCES": settings.feed_sources, "FEED_START_DATE": settings.start_date,
+            "FEED_END_DATE": settings.end_date}[name]
     with pytest.raises(ValueError, match=message):
-        settings.feed_sources() if name == "FEED_SOURCES" else settings.start_date()
+        read()
 
 
 def test_the_first_partition_is_the_first_day_with_data(monkeypatch, tmp_path):
@@ -61,7 +66,33 @@ def test_the_first_partition_is_the_first_day_with_data(monkeypatch, tmp_path):
     assert settings.start_date(tmp_path) == "2020-01-01"
 
 
-def test_the_projects_partitions_start_with_its_sample(monkeypatch):
-    monkeypatch.delenv("FEED_START_DATE", raising=False)
-    monkeypatch.delenv("FEED_DATA_DIR", raising=False)
+def test_the_last_partition_is_the_last_day_with_data_when_the_inbox_is_the_only_source(monkeypatch, tmp_path):
+    for name in ("FEED_START_DATE", "FEED_END_DATE", "FEED_SOURCES"):
+        monkeypatch.delenv(name, raising=False)
+    assert settings.end_date(tmp_path) is None  # no data at all: to today
+    (tmp_path / "inbox" / "2024-03-05").mkdir(parents=True)
+    (tmp_path / "inbox" / "2024-03-09").mkdir()
+    (tmp_path / "inbox" / "2024-03-10").write_text("a file, not a day folder")
+    assert settings.end_date(tmp_path) == "2024-03-09"
+    published = tmp_path / "published" / "raw_dumps"
+    published.mkdir(parents=True)
+    with duckdb.connect() as con:  # a stored day no longer in the inbox, in its month's published file
+        con.execute(f"copy (select date '2024-04-01' as feed_date) to '{published / '2024-04.parquet'}'")
+    assert settings.end_date(tmp_path) == "2024-04-01"
+    assert settings.end_date(tmp_path, sources=["inbox", "arxiv"]) is None  # a live source: to today
+    monkeypatch.setenv("FEED_SOURCES", "hf")
+    assert settings.end_date(tmp_path) is None
+    monkeypatch.setenv("FEED_END_DATE", "2024-03-07")  # set, it wins over the sources and the data
+    assert settings.end_date(tmp_path) == "2024-03-07"
+    monkeypatch.setenv("FEED_END_DATE", "today")
+    assert settings.end_date(tmp_path, sources=["inbox"]) is None
+    monkeypatch.delenv("FEED_END_DATE")
+    monkeypatch.setenv("FEED_START_DATE", "2024-06-01")  # a start after the data: one partition
+    assert settings.end_date(tmp_path, sources=["inbox"]) == "2024-06-01"
+
+
+def test_the_projects_partitions_are_its_samples_days(monkeypatch):
+    for name in ("FEED_START_DATE", "FEED_END_DATE", "FEED_SOURCES", "FEED_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
     assert settings.start_date() == "2024-03-01"  # data/inbox, the bundled sample
+    assert settings.end_date() == "2024-03-16"

@@ -1,11 +1,13 @@
 """The Dagster UI in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
-Starts ``dagster dev`` (webserver and daemon) on a free port with a temporary Dagster home
-and feed folder, then does what the README says a person does: launches a range of days from
-the catalog's Materialize dialog (an asset backfill: two runs, see the README's Backfills
-section) and another range as one run from the launchpad with the range tags, and looks at
-what the catalog shows: the column schema of a table, a day's own numbers on a partition of
-``raw_dumps``, the checks, the trending terms' chart. Screenshots of the main pages go to
+Starts ``dg dev`` (webserver and daemon), as ``make ui`` does, on a free port with a temporary
+Dagster home and a feed folder holding the 16 sample days, then does what the README says a
+person does: launches a range of days from the catalog's Materialize dialog (an asset
+backfill: two runs, see the README's Backfills section) and the rest of the sample as one
+run from the launchpad with the range tags, and looks at what the catalog shows: partitions
+that are the sample's days, the column schema of a table, a day's own numbers on a partition
+of ``raw_dumps``, every check's status in the list and in its detail pane, the trending
+terms' chart with the sample's rising term. Screenshots of the main pages go to
 ``$FEED_UI_SCREENSHOTS`` (default: the test's temporary folder; ``make screenshots`` writes
 ``docs/screenshots/``). Skipped, with the reason, only where Chromium or Playwright is not
 installed (``.ci/run`` installs both).
@@ -28,10 +30,11 @@ import duckdb
 import httpx
 import pytest
 
+from feed_assets.definitions import defs
 from feed_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
-from feed_assets.sample_data import generate_sample_inbox
+from feed_assets.sample_data import RISING_TOPIC, generate_sample_inbox
 from feed_assets.warehouse.schema import TABLES
-from feed_assets_tests.conftest import SAMPLE_START
+from feed_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_END, SAMPLE_START
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
@@ -44,13 +47,18 @@ pytestmark = pytest.mark.skipif(
     reason="needs Debian's chromium (apt-get install chromium) and playwright (pip install -e '.[dev]')")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DAGSTER = Path(sys.executable).parent / "dagster"
+VENV = Path(sys.executable).parents[1]
+DG = VENV / "bin" / "dg"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
+EXPECTED_UNPARTITIONED = ("paper_appearances", "rejected_entries", "papers", "daily_feed_stats", "term_daily_counts",
+                          "trending_terms", "top_papers", "author_activity", "category_trends")
 PROJECT_ASSETS = ("raw_dumps", "paper_appearances", "papers", "daily_feed_stats", "trending_terms", "top_papers")
-# the range launched from the Materialize dialog, and the one launched as one run from the launchpad
-DIALOG_RANGE = (SAMPLE_START.replace(day=2), SAMPLE_START.replace(day=4))
-LAUNCHPAD_RANGE = (SAMPLE_START.replace(day=5), SAMPLE_START.replace(day=7))
+# the range launched from the Materialize dialog, and the one launched as one run from the launchpad:
+# the rest of the sample, whose last days hold its rising term (sample_data.RISING_TOPIC)
+DIALOG_RANGE = (SAMPLE_START, SAMPLE_START.replace(day=4))  # Friday to Monday
+LAUNCHPAD_RANGE = (SAMPLE_START.replace(day=5), SAMPLE_END)
+LOCATION = "feed_assets"  # [tool.dg.project] code_location_name
 VIEWPORT = {"width": 1280, "height": 800}
 RUNS_DEADLINE_SECONDS = 300  # the backfill daemon looks every 30 s; a loaded 2-core CI machine is slow
 
@@ -70,17 +78,19 @@ def graphql(url: str, query: str, variables: dict | None = None) -> dict:
 
 @pytest.fixture
 def dagster_ui(tmp_path):
-    """``dagster dev`` on 127.0.0.1, ready to answer; stopped (with its daemon) afterwards."""
+    """``dg dev`` on 127.0.0.1, as ``make ui`` starts it, ready to answer; stopped (with its daemon)
+    afterwards."""
     home, data = tmp_path / "dagster_home", tmp_path / "data"
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "feed_assets" / "automation" / "dagster.yaml", home / "dagster.yaml")
-    generate_sample_inbox(data / "inbox", start=SAMPLE_START, days=7)
+    generate_sample_inbox(data / "inbox", start=SAMPLE_START, days=SAMPLE_DAYS)
     port = free_port()
     log = (tmp_path / "dagster-dev.log").open("w")
     server = subprocess.Popen(
-        [str(DAGSTER), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], cwd=PROJECT_ROOT,
-        env={**os.environ, "DAGSTER_HOME": str(home), "FEED_DATA_DIR": str(data)},
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [str(DG), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=PROJECT_ROOT,
+        env={**{key: value for key, value in os.environ.items() if key not in {"FEED_START_DATE", "FEED_END_DATE"}},
+             "VIRTUAL_ENV": str(VENV), "DAGSTER_HOME": str(home), "FEED_DATA_DIR": str(data)},
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # the partitions: the sample's days
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     try:
@@ -98,12 +108,13 @@ def dagster_ui(tmp_path):
         assert graphql(url, "mutation { setNuxSeen }")["setNuxSeen"]
         yield url, data
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C sends to `make ui`
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
+    assert "dg dev" not in (tmp_path / "dagster-dev.log").read_text()  # no notice to use another command
 
 
 def open_launch_dialog(page) -> None:
@@ -113,7 +124,7 @@ def open_launch_dialog(page) -> None:
     for attempt in range(2):
         page.get_by_role("button", name="Materialize selected").click()
         try:
-            expect(page.get_by_text("Show all partitions")).to_be_visible(timeout=20_000)
+            expect(page.get_by_text("Partition selection")).to_be_visible(timeout=20_000)
             return
         except AssertionError:
             if attempt:
@@ -158,6 +169,24 @@ def backfill_runs_done(url: str, backfill_id: str) -> list[dict] | None:
     return runs(url, {"dagster/backfill": backfill_id})
 
 
+CHECKS_QUERY = """query ($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { ... on AssetNode {
+    assetChecksOrError { ... on AssetChecks { checks { name
+        executionForLatestMaterialization { status evaluation { success } } } } } } } }"""
+
+
+def latest_check_executions(url: str) -> dict[str, dict[str, tuple[str, bool | None]]]:
+    """Each asset's checks with the status of their latest execution and whether it passed, as the
+    webserver reports them."""
+    assets = graphql(url, "{ assetNodes { assetKey { path } } }")["assetNodes"]
+    found = {}
+    for key in sorted(node["assetKey"]["path"][-1] for node in assets):
+        node = graphql(url, CHECKS_QUERY, {"key": {"path": [key]}})["assetNodeOrError"]
+        checks = node["assetChecksOrError"]["checks"]
+        found[key] = {check["name"]: ((execution or {}).get("status"), ((execution or {}).get("evaluation") or {}).get("success"))
+                      for check in checks for execution in [check["executionForLatestMaterialization"]]}
+    return {key: checks for key, checks in found.items() if checks}
+
+
 def expect_metadata(page, label: str, value: int) -> None:
     """The materialization shown has the metadata entry ``label`` with this value (its row says so)."""
     row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=label, exact=True)).first
@@ -178,18 +207,20 @@ def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(d
         page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda skip: skip.click(),
                                  no_wait_after=True)
 
-        # the catalog; every asset selected, a range of three days from the Materialize dialog
+        # the catalog; every asset selected, a range of four days from the Materialize dialog
         page.goto(f"{url}/assets")
         for asset in PROJECT_ASSETS:
             expect(page.get_by_text(asset, exact=True).first).to_be_visible()
-        page.screenshot(path=str(shots / "catalog.png"))
         page.get_by_role("checkbox").first.locator("xpath=..").click()  # select every asset
         open_launch_dialog(page)
-        page.get_by_text("Show all partitions").click()
+        # the partitions are the sample's days, first to last (not to today)
+        dialog = page.locator("[role=dialog]")
+        expect(dialog.get_by_text(SAMPLE_START.isoformat(), exact=True)).to_be_visible()
+        expect(dialog.get_by_text(SAMPLE_END.isoformat(), exact=True)).to_be_visible()
         partitions = page.locator("[role=dialog] input[type=text]").first
         partitions.fill(f"[{first}...{last}]")
         partitions.press("Enter")
-        expect(page.get_by_text("3 partitions", exact=True)).to_be_visible()
+        expect(page.get_by_text("4 partitions", exact=True)).to_be_visible()
         page.screenshot(path=str(shots / "materialize-range.png"))
         page.get_by_role("button", name="Launch backfill").click()
         expect(page.locator("[role=dialog]")).to_have_count(0)
@@ -214,9 +245,7 @@ def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(d
         assert [run["status"] for run in (collect, derive)] == ["SUCCESS", "SUCCESS"]
         assert collect["assets"] == {"raw_dumps"}
         assert (collect["tags"][RANGE_START_TAG], collect["tags"][RANGE_END_TAG]) == (first, last)
-        assert derive["assets"] == {"paper_appearances", "rejected_entries", "papers", "daily_feed_stats",
-                                    "term_daily_counts", "trending_terms", "top_papers", "author_activity",
-                                    "category_trends"}
+        assert derive["assets"] == set(EXPECTED_UNPARTITIONED)
         assert not {RANGE_START_TAG, RANGE_END_TAG, "dagster/partition"} & set(derive["tags"])
         assert derive["startTime"] >= collect["endTime"]
 
@@ -245,7 +274,7 @@ def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(d
 
         # one run for a range: the launchpad of daily_feed_job, with the range as two tags
         launch_start, launch_end = (day.isoformat() for day in LAUNCHPAD_RANGE)
-        page.goto(f"{url}/locations/feed_assets.definitions/jobs/daily_feed_job")
+        page.goto(f"{url}/locations/{LOCATION}/jobs/daily_feed_job")
         materialize_all = page.get_by_role("button", name="Materialize all…")
         expect(materialize_all).to_be_visible()
         page.locator("button:right-of(:text('Materialize all…'))").first.click()
@@ -265,23 +294,59 @@ def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(d
         assert single["status"] == "SUCCESS" and single["tags"][RANGE_END_TAG] == launch_end
         page.goto(f"{url}/runs/{single['runId']}")
         expect(page.get_by_text("Success").first).to_be_visible()
+        expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()  # the run's log has loaded
         page.screenshot(path=str(shots / "run.png"))
         assert "raw_dumps" in single["assets"] and "trending_terms" in single["assets"]
 
-        # the trending terms, with the chart of the latest day in the metadata
+        # the trending terms, with the top rising terms and the chart of the sample's last day
         page.goto(f"{url}/assets/trending_terms?view=events")
         expect(page.get_by_text("chart_path").first).to_be_visible()
+        with duckdb.connect(str(data / "query.duckdb"), read_only=True) as con:
+            rising = [term for (term,) in con.execute(
+                "select term from trending_terms where feed_date = ? order by kind, rank", [SAMPLE_END]).fetchall()]
+        assert RISING_TOPIC in rising  # the sample's planted phrase rose over its last days
+        expect(page.get_by_text(RISING_TOPIC, exact=True).first).to_be_visible()
         page.get_by_text("[Show Markdown]").first.click()  # the "chart" entry opens in a dialog
         chart = page.locator("img[src^='data:image/png']").first  # the rising-terms chart, in the metadata
         expect(chart).to_be_visible()
         assert chart.evaluate("image => image.naturalWidth") > 0
+        # the dialog fades in: the screenshot waits until the chart and its dialog are opaque
+        page.wait_for_function("""image => { for (let e = image; e; e = e.parentElement)
+                                      if (getComputedStyle(e).opacity !== '1') return false;
+                                  return true; }""", arg=chart.element_handle())
         page.screenshot(path=str(shots / "trending-terms-chart.png"))
+        page.get_by_role("button", name="Close").click()
+
+        # every check: its status in the list is its latest execution's, and the detail pane agrees
+        executions = latest_check_executions(url)
+        assert sum(map(len, executions.values())) == len(defs.resolve_asset_graph().asset_check_keys)
+        for asset, checks in executions.items():
+            page.goto(f"{url}/assets/{asset}?view=checks")
+            for check, (status, passed) in checks.items():
+                assert status in ("SUCCEEDED", "FAILED"), (asset, check, status)  # every check ran
+                item = page.locator(f'div[title="{check}"]').first
+                listed = item.locator("xpath=following-sibling::span")
+                expect(listed).to_have_text("Succeeded" if status == "SUCCEEDED" else "Failed")
+                item.click()
+                result = page.get_by_text("Evaluation result", exact=True).locator("xpath=following-sibling::div[1]")
+                expect(result).to_have_text("Passed" if passed else "Failed")
+            expect(page.get_by_text("Skipped")).to_have_count(0)
+
+        # the catalog once both ranges are in: raw_dumps' partitions are the sample's 16 days, all
+        # materialized, none missing; every other asset is materialized
+        stats = graphql(url, '{ assetNodeOrError(assetKey: {path: ["raw_dumps"]}) { ... on AssetNode { '
+                             'partitionStats { numMaterialized numPartitions } } } }')["assetNodeOrError"]
+        assert stats["partitionStats"] == {"numMaterialized": SAMPLE_DAYS, "numPartitions": SAMPLE_DAYS}
+        page.goto(f"{url}/assets")
+        expect(page.get_by_text(f"{SAMPLE_DAYS} partitions", exact=True)).to_be_visible()
+        expect(page.get_by_text("Materialized", exact=True)).to_have_count(len(EXPECTED_UNPARTITIONED))
+        page.screenshot(path=str(shots / "catalog.png"))
         browser.close()
 
     assert len(runs(url)) == 3  # the backfill's two and the launchpad's one
     with duckdb.connect(str(data / "query.duckdb"), read_only=True) as con:  # readers' copy, open any time
         stored = {day for (day,) in con.execute("select distinct feed_date from raw_dumps").fetchall()}
         parsed = {day for (day,) in con.execute("select distinct feed_date from paper_appearances").fetchall()}
-    both_ranges = {DIALOG_RANGE[0] + dt.timedelta(days=offset) for offset in range(6)}
+    both_ranges = {SAMPLE_START + dt.timedelta(days=offset) for offset in range(SAMPLE_DAYS)}  # the whole sample
     assert stored == both_ranges
     assert parsed == {day for day in both_ranges if day.isoweekday() <= 5}  # the sample's weekends are empty

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from feed_assets.automation.jobs import daily_feed_job
-from feed_assets.partitions import daily_partitions
+from feed_assets.partitions import why_not_a_partition
 from feed_assets.resources import FeedStorage
 from feed_assets.sources.inbox import inbox_days, list_day_files
 
@@ -40,16 +40,15 @@ def inbox_sensor(context: dg.SensorEvaluationContext, storage: FeedStorage) -> d
     """Watch the inbox; one run per new or changed day folder (the cursor remembers each day's files)."""
     cursor = json.loads(context.cursor) if context.cursor else {}
     changed = changed_days(storage.inbox_dir, cursor)
-    valid_keys = set(daily_partitions.get_partition_keys())
-    requests, skipped, seen = [], [], dict(cursor)
+    requests, skipped, seen = [], {}, dict(cursor)
     for day, signature in sorted(changed.items()):
-        if day not in valid_keys:
-            skipped.append(day)  # not remembered: requested once its partition exists
+        why = why_not_a_partition(dt.date.fromisoformat(day))
+        if why:
+            skipped.setdefault(why, []).append(day)  # not remembered: requested once its partition exists
             continue
         requests.append(dg.RunRequest(run_key=f"inbox-{day}-{signature[:16]}", partition_key=day,
                                       tags={"feed/trigger": "inbox"}))
         seen[day] = signature
-    if skipped:
-        context.log.info(f"inbox days with no partition yet (not over, or before the first partition, which is "
-                         f"fixed when the code is loaded: reload it): {skipped}")
+    for why, days in skipped.items():
+        context.log.info(f"inbox days with no partition, {why}: {', '.join(days)}")
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
