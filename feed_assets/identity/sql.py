@@ -117,6 +117,12 @@ _STATEMENTS = (
 )
 
 
+_ARXIV_ONLY = f"""
+    create or replace temp table identity_resolved as
+    select c.*, 'arxiv:' || c.arxiv_id as paper_id, '{RULE_ARXIV_ID}' as match_rule from identity_candidates c
+"""
+
+
 def resolve_identities(con: duckdb.DuckDBPyConnection, incoming: str, removed: str) -> None:
     """Decide the paper of every row of ``incoming`` and re-decide the history rows it affects.
 
@@ -128,9 +134,13 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, incoming: str, removed: s
     ``incoming``, ``old_paper_id``, ``paper_id``, ``match_rule``) for the caller to insert
     the new rows and record the changes.
     """
-    *titled_steps, abstract_only_step, update_step = _STATEMENTS
-    for statement in titled_steps:
+    *candidate_steps, titled_step, abstract_only_step, update_step = _STATEMENTS
+    for statement in candidate_steps:
         con.execute(statement.format(incoming=incoming, removed=removed))
+    if con.execute("select count(*) from identity_candidates where arxiv_id is null").fetchone()[0]:
+        con.execute(titled_step.format(incoming=incoming, removed=removed))
+    else:  # every candidate is its arXiv paper (most days): nothing to look up in the history
+        con.execute(_ARXIV_ONLY)
     # rules 5 and 6 look through the history for titled entries: only when there is an
     # abstract-only entry to resolve (most days have none)
     if con.execute(f"select count(*) from identity_candidates where not {_TITLED}").fetchone()[0]:
