@@ -159,16 +159,18 @@ def query(sql: str, output: str | None, limit: int | None, all_rows: bool) -> No
 # -------------------------------------------------------------------------------------- summary
 
 def rising_terms(con: duckdb.DuckDBPyConnection) -> str:
-    """The strongest rising text terms of the last day that has any, as one line."""
+    """The first-ranked text term of each scale on the last day with lists, as one line (a star
+    marks a significant one)."""
     rows = con.execute("""
-        select feed_date, term, window_count, baseline_count from trending_terms
-        where kind = 'text' and feed_date = (select max(feed_date) from trending_terms where kind = 'text')
-        order by rank limit 3
+        select feed_date, scale, term, significant, window_count, baseline_count from trending_terms
+        where kind = 'text' and rank = 1 and feed_date = (select max(feed_date) from trending_terms where kind = 'text')
+        order by window_days
     """).fetchall()
     if not rows:
         return "(none yet)"
-    terms = ", ".join(f"{term} ({window}/{baseline} papers)" for _, term, window, baseline in rows)
-    return f"{terms} on {rows[0][0]}"
+    terms = "; ".join(f"{scale}: {term}{' *' if significant else ''} ({window}/{baseline} papers)"
+                      for _, scale, term, significant, window, baseline in rows)
+    return f"{terms} on {rows[0][0]} (* significant)"
 
 
 def summary_lines(data_dir: Path) -> list[str]:

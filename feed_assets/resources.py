@@ -15,7 +15,7 @@ from feed_assets.sources.arxiv import DEFAULT_CATEGORIES, ArxivApi
 from feed_assets.sources.http import HttpFetcher, RetryPolicy
 from feed_assets.sources.huggingface import HuggingFaceDailyPapers
 from feed_assets.sources.raw_store import RawStore
-from feed_assets.trends.significance import TrendSettings
+from feed_assets.trends.significance import TrendSettings, format_scales, parse_scales
 from feed_assets.warehouse.connection import prepare
 from feed_assets.warehouse.publish import publish_changes
 from feed_assets.warehouse.writes import transaction
@@ -95,23 +95,22 @@ _TREND_DEFAULTS = TrendSettings()
 
 
 class TrendSettingsResource(dg.ConfigurableResource):
-    """How rising terms are found: window and baseline lengths, the FDR level and minimum support.
+    """How the rising-term lists are made: the time scales, the FDR level, support and list length.
 
-    The window and baseline lengths come from ``TREND_WINDOW_DAYS`` and ``TREND_BASELINE_DAYS``
-    so that the assets' partition mappings (the days each trend day reads) match them.
+    ``scales`` is ``name:window_days:baseline_days`` items joined by commas, from
+    ``TREND_SCALES`` (default ``week:7:28,month:30:90,quarter:91:182``).
     """
 
-    window_days: int = _TREND_DEFAULTS.window_days
-    baseline_days: int = _TREND_DEFAULTS.baseline_days
+    scales: str = format_scales(_TREND_DEFAULTS.scales)
     fdr: float = _TREND_DEFAULTS.fdr
     min_support: int = _TREND_DEFAULTS.min_support
     min_total: int = _TREND_DEFAULTS.min_total
-    max_rows_per_kind: int = _TREND_DEFAULTS.max_rows_per_kind
+    top_n: int = _TREND_DEFAULTS.top_n
+    confidence: float = _TREND_DEFAULTS.confidence
 
     def settings(self) -> TrendSettings:
-        return TrendSettings(window_days=self.window_days, baseline_days=self.baseline_days, fdr=self.fdr,
-                             min_support=self.min_support, min_total=self.min_total,
-                             max_rows_per_kind=self.max_rows_per_kind)
+        return TrendSettings(scales=parse_scales(self.scales), fdr=self.fdr, min_support=self.min_support,
+                             min_total=self.min_total, top_n=self.top_n, confidence=self.confidence)
 
 
 class FeedSources(dg.ConfigurableResource):
@@ -193,8 +192,7 @@ def build_resources(data_dir: Path | None = None, sources: FeedSources | None = 
         "warehouse": Warehouse(database=str(folder / WAREHOUSE_FILE),
                                lock_timeout_seconds=settings.lock_timeout_seconds()),
         "sources": sources or sources_from_environment(),
-        "trend_settings": TrendSettingsResource(window_days=settings.trend_window_days(),
-                                                baseline_days=settings.trend_baseline_days()),
+        "trend_settings": TrendSettingsResource(scales=settings.trend_scales()),
     }
 
 

@@ -162,14 +162,17 @@ def arxiv_categories() -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()] if value else None
 
 
-def trend_window_days() -> int:
-    """``$TREND_WINDOW_DAYS``: the trailing window whose term use is compared (default 7)."""
-    return _positive_int("TREND_WINDOW_DAYS", 7)
+def trend_scales() -> str:
+    """``$TREND_SCALES``: the rising terms' time scales, ``name:window_days:baseline_days`` items
+    joined by commas (default ``week:7:28,month:30:90,quarter:91:182``); checked here, so a
+    bad value fails when the code loads, naming the variable."""
+    from feed_assets.trends.significance import DEFAULT_SCALES, format_scales, parse_scales
 
-
-def trend_baseline_days() -> int:
-    """``$TREND_BASELINE_DAYS``: the baseline before the window it is compared with (default 28)."""
-    return _positive_int("TREND_BASELINE_DAYS", 28)
+    value = os.environ.get("TREND_SCALES", "").strip() or format_scales(DEFAULT_SCALES)
+    try:
+        return format_scales(parse_scales(value))
+    except ValueError as error:
+        raise ValueError(f"TREND_SCALES={value!r}: {error}") from None
 
 
 def _positive_int(name: str, default: int) -> int:

@@ -36,12 +36,14 @@ def test_the_environment_turns_the_live_feeds_on(monkeypatch, tmp_path):
     ("FEED_START_DATE", "2024-13-01", r"FEED_START_DATE='2024-13-01' is not a date"),
     ("FEED_END_DATE", "tomorrow", r"FEED_END_DATE='tomorrow' is not a date"),
     ("FEED_END_DATE", "2023-12-31", r"FEED_END_DATE='2023-12-31' is before the first partition, 2024-01-01"),
+    ("TREND_SCALES", "week:7", r"TREND_SCALES='week:7': a scale is name:window_days:baseline_days"),
+    ("TREND_SCALES", "week:0:28", r"TREND_SCALES='week:0:28': window_days of scale 'week' must be"),
 ])
 def test_bad_values_fail_with_the_setting_named(monkeypatch, name, value, message):
     monkeypatch.setenv("FEED_START_DATE", "2024-01-01")
     monkeypatch.setenv(name, value)
     read = {"FEED_SOURCES": settings.feed_sources, "FEED_START_DATE": settings.start_date,
-            "FEED_END_DATE": settings.end_date}[name]
+            "FEED_END_DATE": settings.end_date, "TREND_SCALES": settings.trend_scales}[name]
     with pytest.raises(ValueError, match=message):
         read()
 
@@ -96,3 +98,10 @@ def test_the_projects_partitions_are_its_samples_days(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     assert settings.start_date() == "2024-03-01"  # data/inbox, the bundled sample
     assert settings.end_date() == "2024-03-16"
+
+
+def test_trend_scales_default_to_week_month_quarter(monkeypatch):
+    monkeypatch.delenv("TREND_SCALES", raising=False)
+    assert settings.trend_scales() == "week:7:28,month:30:90,quarter:91:182"
+    monkeypatch.setenv("TREND_SCALES", " week:7:21, fortnight:14:42 ")
+    assert settings.trend_scales() == "week:7:21,fortnight:14:42"

@@ -12,8 +12,9 @@ from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
 TREND_TABLES = {
     "trend_day_totals": "feed_date",
     "term_daily_counts": "feed_date, kind, term",
-    "trending_terms": "feed_date, kind, rank",
+    "trending_terms": "feed_date, scale, kind, rank",
     "top_papers": "period, period_start, rank",
+    "paper_attention": "paper_id",
     "author_activity": "feed_date, author",
     "category_trends": "feed_date, category",
 }
@@ -37,9 +38,22 @@ def test_the_sample_days_fill_every_trend_table_and_a_chart(sample_feed: Feed):
         "select upvote_history from top_papers where paper_id = 'arxiv:2403.00528' and period = 'day' "
         "and period_start = '2024-03-11'")
     assert [[h["upvotes"] for h in row[0]] for row in history] == [[23, 61]]
+    # fetched on two days, it gained 38 upvotes between them
+    assert sample_feed.query("""
+        select first_upvotes, upvotes, upvotes_gained, fetches, upvotes_per_day * (last_fetch_date - first_fetch_date)
+        from paper_attention where paper_id = 'arxiv:2403.00528'""") == [(23, 61, 38, 2, 38.0)]
     rising = sample_feed.query(
-        "select term from trending_terms where feed_date = ? and kind = 'text' and rank <= 3", [SAMPLE_END])
+        "select term from trending_terms where feed_date = ? and scale = 'week' and kind = 'text' and rank <= 3 "
+        "and significant", [SAMPLE_END])
     assert ("test-time scaling",) in rising  # the topic the sample generator plants in the second week
+    # every day with new papers after the first has a ranked month list, significant or not
+    assert sample_feed.query("""
+        select feed_date from trend_day_totals
+        where new_papers > 0 and feed_date > (select min(feed_date) from trend_day_totals)
+          and feed_date not in (select feed_date from trending_terms where scale = 'month' and kind = 'text')
+    """) == []
+    assert sample_feed.query("select distinct scale from trending_terms order by 1") == [
+        ("month",), ("quarter",), ("week",)]
     chart = sample_feed.data_dir / "reports" / f"rising-terms-{SAMPLE_END}.png"
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -75,6 +89,7 @@ def test_a_planted_trend_is_found_end_to_end(feed: Feed):
     assert feed.materialize(start, rise + dt.timedelta(days=3)).success
     ranks = feed.query("""
         select feed_date, rank from trending_terms
-        where kind = 'text' and term = 'quantum sheaf diffusion' and rank <= 5 order by feed_date""")
+        where scale = 'week' and kind = 'text' and term = 'quantum sheaf diffusion' and rank <= 5 and significant
+        order by feed_date""")
     assert ranks, "the planted phrase never reached the top 5"
     assert ranks[0][0] <= rise + dt.timedelta(days=3)  # within 3 days of the rise's first day

@@ -1,17 +1,20 @@
 """The detector's quality on synthetic feeds, with the pure functions only (no Dagster, no DuckDB).
 
 Each day's papers are turned into text terms once; a term's count on a day is the number of
-papers using it. For the day scored, the window is the 7 days ending on it and the baseline
-the 28 days before the window (``TrendSettings`` defaults), and ``rising_terms`` is called on
-their sums, as the assets do.
+papers using it. For the day scored, each scale of ``TrendSettings`` (week, month, quarter)
+compares its window ending on the day with the baseline before it (``Scale.lengths_on``, as
+the assets do on a young feed), and ``ranked_terms`` makes the day's lists from their sums,
+with the false discovery rate controlled over the whole day.
 
-Bars:
+Bars, on the rows flagged ``significant``:
 - planted trend: "quantum sheaf diffusion", from day 36 of a 40-day feed of ~150 papers a
-  day, ramping to 4 % of papers over 7 days, is among the top 5 text terms at the latest on
-  day start + 3, within 3 days of the rise's first day, for seeds 0, 1 and 2 (on that day
-  about 8 papers of the window use it: three days earlier it is used by none);
+  day, ramping to 4 % of papers over 7 days, is significant and among the top 5 text terms
+  of the week list at the latest on day start + 3, within 3 days of the rise's first day,
+  for seeds 0, 1 and 2 (on that day about 8 papers of the window use it: three days earlier
+  it is used by none);
 - stationary feed (90 days, ~150 papers a day, days 35..89 scored): at most 10 % of the
-  scored days have any rising text term, and no single term rises on more than 5 % of them.
+  scored days have any significant text term at any scale, and no single term is
+  significant on more than 5 % of them. Every scored day still has a ranked week list.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from feed_assets.trends.significance import TrendSettings, rising_terms
+from feed_assets.trends.significance import TrendSettings, ranked_terms
 from feed_assets.trends.synthetic import PlantedTrend, synthetic_corpus
 from feed_assets.trends.terms import text_terms
 
@@ -67,15 +70,20 @@ class DailyCounts:
         papers = np.array([len(corpus[day]) for day in sorted(corpus)])
         return cls(np.array(terms, dtype=object), matrix, papers)
 
-    def rising_on(self, day: int, settings: TrendSettings = SETTINGS) -> pd.DataFrame:
-        """rising_terms for the day with this index: window ending on it, baseline before."""
-        window = slice(day - settings.window_days + 1, day + 1)
-        baseline = slice(window.start - settings.baseline_days, window.start)
-        window_counts, baseline_counts = self.matrix[window].sum(0), self.matrix[baseline].sum(0)
-        used = (window_counts + baseline_counts) > 0
-        counts = pd.DataFrame({"kind": "text", "term": self.terms[used],
-                               "window_count": window_counts[used], "baseline_count": baseline_counts[used]})
-        return rising_terms(counts, int(self.papers[window].sum()), int(self.papers[baseline].sum()), settings)
+    def lists_on(self, day: int, settings: TrendSettings = SETTINGS) -> pd.DataFrame:
+        """The ranked lists of the day with this index, at every scale."""
+        frames = []
+        for scale in settings.scales:
+            window_days, baseline_days = scale.lengths_on(day + 1)
+            window = slice(day - window_days + 1, day + 1)
+            baseline = slice(window.start - baseline_days, window.start)
+            window_counts, baseline_counts = self.matrix[window].sum(0), self.matrix[baseline].sum(0)
+            used = (window_counts + baseline_counts) > 0
+            frames.append(pd.DataFrame({
+                "feed_date": day, "scale": scale.name, "kind": "text", "term": self.terms[used],
+                "window_count": window_counts[used], "baseline_count": baseline_counts[used],
+                "window_papers": int(self.papers[window].sum()), "baseline_papers": int(self.papers[baseline].sum())}))
+        return ranked_terms(pd.concat(frames, ignore_index=True), settings)
 
 
 @pytest.fixture(scope="module", params=PLANT_SEEDS, ids=lambda seed: f"seed{seed}")
@@ -86,16 +94,16 @@ def planted_feed(request) -> DailyCounts:
     return DailyCounts.of(corpus, SETTINGS.min_total)
 
 
-def test_planted_trend_is_in_the_top_5_by_the_third_day_of_its_ramp(planted_feed: DailyCounts):
-    """First scored day with the phrase ranked <= 5 among text terms is <= start + 3."""
+def test_planted_trend_is_significant_and_in_the_top_5_by_the_third_day_of_its_ramp(planted_feed: DailyCounts):
+    """First scored day with the phrase significant and ranked <= 5 in the week list is <= start + 3."""
     phrase_column = list(planted_feed.terms).index(PHRASE)
     first_in_top, history = None, []
     for day in range(PLANT_DAY, len(planted_feed.papers)):
-        result = planted_feed.rising_on(day)
-        row = result[result["term"] == PHRASE]
+        result = planted_feed.lists_on(day)
+        row = result[(result["term"] == PHRASE) & (result["scale"] == "week") & result["significant"]]
         rank = int(row["rank"].iloc[0]) if len(row) else None
         window_papers = int(planted_feed.matrix[day - 6:day + 1, phrase_column].sum())
-        history.append(f"start+{day - PLANT_DAY}: {window_papers} window papers, rank {rank}")
+        history.append(f"start+{day - PLANT_DAY}: {window_papers} window papers, significant rank {rank}")
         if rank is not None and rank <= TOP and first_in_top is None:
             first_in_top = day - PLANT_DAY
     print("; ".join(history))
@@ -110,16 +118,20 @@ def stationary_feed() -> DailyCounts:
 
 
 def test_stationary_feed_has_few_false_positives(stationary_feed: DailyCounts):
-    """Days 35..89: <= 10 % of days with any rising text term; no term rising on > 5 % of days."""
+    """Days 35..89: <= 10 % of days with any significant text term (any scale); no term
+    significant on > 5 % of days; yet every day has its ranked lists."""
     scored = range(35, 90)
     days_with_any, days_per_term = 0, Counter()
     for day in scored:
-        terms = stationary_feed.rising_on(day)["term"]
+        lists = stationary_feed.lists_on(day)
+        assert set(lists["scale"]) == {scale.name for scale in SETTINGS.scales}
+        assert (lists.groupby("scale").size() == SETTINGS.top_n).all()
+        terms = set(lists.loc[lists["significant"], "term"])
         days_with_any += int(len(terms) > 0)
         days_per_term.update(terms)
     any_rate = days_with_any / len(scored)
     worst_term, worst_days = max(days_per_term.items(), key=lambda item: item[1], default=("-", 0))
-    print(f"days with any rising term: {any_rate:.3f}; most frequent: {worst_term} on {worst_days} days")
+    print(f"days with any significant term: {any_rate:.3f}; most frequent: {worst_term} on {worst_days} days")
     assert any_rate <= MAX_DAYS_WITH_ANY_FALSE_POSITIVE
     assert worst_days / len(scored) <= MAX_DAYS_PER_FALSE_POSITIVE_TERM
 

@@ -1,5 +1,5 @@
-"""windowed_counts (cumulative sums over a days grid) gives what summing each target day's
-window and baseline one by one gives."""
+"""windowed_counts (one cumulative sum per term over a days grid, every scale a difference of two
+sums) gives what summing each comparison's window and baseline one by one gives."""
 
 from __future__ import annotations
 
@@ -9,44 +9,55 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feed_assets.trends.windows import WINDOWED_SCHEMA, windowed_counts
+from feed_assets.trends import windows
+from feed_assets.trends.windows import Comparison, windowed_counts
 
 DAY0 = dt.date(2025, 1, 1)
-TERMS = [("text", "model"), ("text", "graph"), ("keyword", "model"), ("category", "cs.LG")]
+N_TERMS = 4
 
 
-def naive(counts: dict[tuple[int, dt.date], int], targets, totals, window_days, baseline_days, min_total):
-    rows = set()
-    span = dt.timedelta(days=window_days + baseline_days)
-    for target in targets:
-        if target not in totals:
-            continue
-        for index, (kind, term) in enumerate(TERMS):
-            in_span = {day: papers for (term_index, day), papers in counts.items()
-                       if term_index == index and target - span < day <= target}
-            window = sum(papers for day, papers in in_span.items() if day > target - dt.timedelta(days=window_days))
-            baseline = sum(in_span.values()) - window
-            if in_span and window + baseline >= min_total:
-                rows.add((target, kind, term, window, baseline, *totals[target]))
-    return rows
+def naive(counts: dict[tuple[int, dt.date], int], comparisons: list[Comparison], min_total: int, papers=None):
+    rows, tested = set(), [0] * len(comparisons)
+    for index, comparison in enumerate(comparisons):
+        for term in range(N_TERMS):
+            window_start = comparison.day - dt.timedelta(days=comparison.window_days)
+            baseline_start = window_start - dt.timedelta(days=comparison.baseline_days)
+            window = sum(papers for (t, day), papers in counts.items()
+                         if t == term and window_start < day <= comparison.day)
+            baseline = sum(papers for (t, day), papers in counts.items()
+                           if t == term and baseline_start < day <= window_start)
+            if window + baseline >= max(min_total, 1):
+                tested[index] += 1
+                if papers is None or window * papers[index][1] > baseline * papers[index][0]:
+                    rows.add((index, term, window, baseline))
+    return rows, tested
 
 
 DAYS = st.integers(0, 40).map(lambda n: DAY0 + dt.timedelta(days=n))
+COMPARISONS = st.lists(st.builds(Comparison, st.integers(0, 45).map(lambda n: DAY0 + dt.timedelta(days=n)),
+                                 st.integers(1, 9), st.integers(1, 12)), min_size=1, max_size=12)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.tuples(st.integers(0, len(TERMS) - 1), DAYS), st.integers(0, 6), max_size=60),
-       st.lists(st.integers(0, 45), min_size=1, max_size=12, unique=True),
-       st.integers(1, 4), st.integers(1, 6), st.integers(0, 8))
-def test_windowed_counts_are_the_sums_of_each_day(counts, target_offsets, window_days, baseline_days, min_total):
-    targets = sorted(DAY0 + dt.timedelta(days=offset) for offset in target_offsets)
-    totals = {day: (100 + day.day, 200 + day.day) for day in targets[::2] + targets[-1:]}
+@given(st.dictionaries(st.tuples(st.integers(0, N_TERMS - 1), DAYS), st.integers(1, 6), max_size=60),
+       COMPARISONS, st.integers(0, 8), st.booleans(), st.booleans(), st.data())
+def test_windowed_counts_are_the_sums_of_each_day(counts, comparisons, min_total, tiny_grid, rose_only, data):
+    papers = data.draw(st.lists(st.tuples(st.integers(1, 50), st.integers(1, 50)), min_size=len(comparisons),
+                                max_size=len(comparisons))) if rose_only else None
     table = pa.table({"feed_date": pa.array([day for _, day in counts], pa.date32()),
                       "term_index": pa.array([index for index, _ in counts], pa.int64()),
                       "papers": pa.array(list(counts.values()), pa.int32())})
-    terms = pa.table({"kind": [kind for kind, _ in TERMS], "term": [term for _, term in TERMS]})
-    got = windowed_counts(table, terms, targets, totals, window_days, baseline_days, min_total)
-    assert got.schema == WINDOWED_SCHEMA
-    rows = [tuple(row.values()) for row in got.to_pylist()]
+    cells = windows.GRID_CELLS
+    try:
+        if tiny_grid:  # terms taken one chunk at a time, as on a large history
+            windows.GRID_CELLS = 1
+        got = windowed_counts(table, N_TERMS, comparisons, min_total, papers)
+    finally:
+        windows.GRID_CELLS = cells
+    rows = list(zip(got.comparison.tolist(), got.term.tolist(), got.window_count.tolist(),
+                    got.baseline_count.tolist()))
+    assert rows == sorted(rows)
     assert len(rows) == len(set(rows))
-    assert set(rows) == naive(counts, targets, totals, window_days, baseline_days, min_total)
+    expected, tested = naive(counts, comparisons, min_total, papers)
+    assert set(rows) == expected
+    assert got.tested.tolist() == tested

@@ -3,7 +3,6 @@ once, on the day it was first seen). Not partitioned: each table recomputes the 
 changes it pulls touch, set-based."""
 
 import base64
-import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -11,22 +10,22 @@ import duckdb
 import pandas as pd
 
 from feed_assets.assets.ingestion import markdown_table
-from feed_assets.assets.papers import derived_table, refresh_metadata
+from feed_assets.assets.papers import WAREHOUSE_FRESHNESS, derived_table, refresh_metadata
 from feed_assets.reports.rising_terms_chart import render_rising_terms_chart
-from feed_assets.resources import FeedStorage, TrendSettingsResource, Warehouse
-from feed_assets.trends.significance import rising_terms_by_day
+from feed_assets.resources import WAREHOUSE_POOL, FeedStorage, TrendSettingsResource, Warehouse
+from feed_assets.trends.significance import TrendSettings, rank_comparisons
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import column_schema_metadata
 from feed_assets.warehouse.trends import (
     refresh_author_activity,
     refresh_category_trends,
+    refresh_paper_attention,
     refresh_term_daily_counts,
     refresh_top_papers,
     refresh_trending_terms,
 )
 
-CHART_TERMS = 5
-CHART_DAYS = 56
+CHART_TERMS = 8  # terms per scale in the chart and the preview
 
 trend_asset = dict(group_name="trends", **derived_table)
 
@@ -59,25 +58,27 @@ def term_daily_counts(warehouse: Warehouse) -> dg.MaterializeResult:
 @dg.asset(deps=["term_daily_counts"], metadata=column_schema_metadata("trending_terms"), **trend_asset)
 def trending_terms(warehouse: Warehouse, storage: FeedStorage,
                    trend_settings: TrendSettingsResource) -> dg.MaterializeResult:
-    """Terms used significantly more in the trailing window than in the baseline before it.
+    """For each day, time scale and kind, the terms whose share of new papers rose most surely,
+    ranked, each flagged ``significant`` when it passes the day's false discovery control.
 
-    For day T the window is the 7 days ending on T and the baseline the 28 days before
-    (``TREND_WINDOW_DAYS``, ``TREND_BASELINE_DAYS``), both counted in papers first seen.
-    Each term is tested with the exact conditional binomial test (is its share of papers
-    higher in the window?) and the p-values are corrected with Benjamini-Hochberg across
-    the day's terms of each kind; a term is a row when its q-value is at most the FDR level
-    (0.05), it rose, and the window has at least ``min_support`` papers using it. ``score``
-    is the effect size (smoothed log-odds ratio); ``rank`` 1 is the strongest. Recomputes
-    every day whose window or baseline holds a recounted day. Renders the chart of the
-    latest day's top rising terms to ``$FEED_DATA_DIR/reports/``.
+    Scales (``TREND_SCALES``): week (the 7 days ending on the day against the 28 before),
+    month (30 against 90) and quarter (91 against 182), shorter on a feed younger than twice
+    the window. Each tested term gets the exact conditional binomial test (is its share
+    higher in the window?); the p-values of all the day's terms, every scale and kind
+    together, are corrected with Benjamini-Hochberg, and ``significant`` means a q-value of
+    at most 0.05. Every list keeps its ``top_n`` (20) terms that rose in at least 3 window
+    papers, significant or not, ranked by ``score``: the log of a cautious (lower 90 %)
+    bound of how many times its share grew, so a handful of papers ranks below many.
+    Recomputes every day whose window or baseline holds a recounted day. Shows the last
+    recomputed day's lists and renders their chart to ``$FEED_DATA_DIR/reports/``.
     """
     config = trend_settings.settings()
     with warehouse.connection() as con:
         with warehouse.write(con):
-            refresh = refresh_trending_terms(con, config.window_days, config.baseline_days, config.min_total,
-                                             lambda counts: rising_terms_by_day(counts, config))
+            refresh = refresh_trending_terms(con, config.scales, config.min_total,
+                                             lambda comparisons: rank_comparisons(comparisons, config))
         rows = con.execute("select count(*) from trending_terms").fetchone()[0]
-        chart = rising_terms_report(con, storage, refresh)
+        chart = rising_terms_report(con, storage, refresh, config)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
         **refresh_metadata(refresh, "days"),
@@ -85,55 +86,97 @@ def trending_terms(warehouse: Warehouse, storage: FeedStorage,
     })
 
 
-def rising_terms_report(con: duckdb.DuckDBPyConnection, storage: FeedStorage, refresh: Refresh) -> dict:
-    """The last recomputed day's top rising text terms, and a chart of their daily share."""
+def rising_terms_report(con: duckdb.DuckDBPyConnection, storage: FeedStorage, refresh: Refresh,
+                        config: TrendSettings) -> dict:
+    """The last recomputed day's top text terms at each scale (significant ones marked), and
+    their chart."""
     if not refresh.days:
         return {}
     day = refresh.days[-1]
-    top = con.execute("""
-        select rank, term, round(score, 2) as score, window_count, baseline_count,
-               round(100 * window_share, 2) as window_pct, round(100 * baseline_share, 2) as baseline_pct,
-               q_value
-        from trending_terms where feed_date = ? and kind = 'text' order by rank limit 10
-    """, [day]).df()
-    shares = con.execute("""
-        select t.feed_date, terms.term, coalesce(c.papers, 0) / t.new_papers as share
-        from trend_day_totals t
-        cross join (select unnest(?::varchar[]) as term) terms
-        left join term_daily_counts c on c.feed_date = t.feed_date and c.kind = 'text' and c.term = terms.term
-        where t.feed_date between ? and ? and t.new_papers > 0
-        order by t.feed_date
-    """, [list(top["term"][:CHART_TERMS]), day - dt.timedelta(days=CHART_DAYS), day]).df()
-    shares["term"] = pd.Categorical(shares["term"], categories=list(top["term"][:CHART_TERMS]), ordered=True)
-    png = render_rising_terms_chart(shares.sort_values(["term", "feed_date"]).astype({"term": str}), day)
+    scales = [scale.name for scale in config.scales]
+    lists = con.execute("""
+        select scale, rank, term, significant, window_count, baseline_count, window_share, baseline_share,
+               window_days, baseline_days, q_value
+        from trending_terms where feed_date = ? and kind = 'text' and rank <= ? order by scale, rank
+    """, [day, CHART_TERMS]).df()
+    png = render_rising_terms_chart(lists, day, scales, config.fdr)
     chart_path = Path(storage.data_dir) / "reports" / f"rising-terms-{day.isoformat()}.png"
     chart_path.parent.mkdir(parents=True, exist_ok=True)
     chart_path.write_bytes(png)
+    tables = {}
+    for scale in scales:
+        rows = lists[lists["scale"] == scale]
+        shown = pd.DataFrame({
+            "rank": rows["rank"],
+            "term": rows["term"],
+            "significant": rows["significant"].map({True: "yes", False: ""}),
+            "papers (window / before)": rows["window_count"].astype(str) + " / " + rows["baseline_count"].astype(str),
+            "share % (window / before)": (100 * rows["window_share"]).round(2).astype(str) + " / "
+                                         + (100 * rows["baseline_share"]).round(2).astype(str),
+            "q_value": rows["q_value"].round(4),
+        })
+        tables[f"top_terms_{scale}"] = markdown_table(shown)
     return {
         "chart_day": day.isoformat(),
-        "top_rising_terms_of_chart_day": markdown_table(top),
+        **tables,
         "chart": dg.MetadataValue.md(f"![rising terms](data:image/png;base64,{base64.b64encode(png).decode()})"),
         "chart_path": dg.MetadataValue.path(str(chart_path)),
     }
 
 
-@dg.asset(deps=["papers", "paper_appearances"], metadata=column_schema_metadata("top_papers"), **trend_asset)
-def top_papers(warehouse: Warehouse) -> dg.MaterializeResult:
-    """The most upvoted papers of each day and of each ISO week (upvotes as last seen), with
-    title, arXiv link, and the upvote history across fetches when a paper was seen more than once.
-    Recomputes the days (and their weeks) that list a changed entry or paper."""
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "top_papers", deps=["papers", "paper_appearances"], group_name="trends", kinds={"duckdb"},
+            metadata=column_schema_metadata("top_papers"), freshness_policy=WAREHOUSE_FRESHNESS,
+            description=(
+                "The most upvoted papers of each day and of each ISO week (upvotes as last seen), with "
+                "title, arXiv link, and the upvote history across fetches when a paper was seen more than "
+                "once. Recomputes the days (and their weeks) that list a changed entry or paper."
+            ),
+        ),
+        dg.AssetSpec(
+            "paper_attention", deps=["papers", "paper_appearances"], group_name="trends", kinds={"duckdb"},
+            metadata=column_schema_metadata("paper_attention"), freshness_policy=WAREHOUSE_FRESHNESS,
+            description=(
+                "How fast each paper gains upvotes: upvotes as first and as last seen across the HF "
+                "listings that showed them, and upvotes gained per day between the two (what is gaining "
+                "attention now). Written in the same step as top_papers, from the same history; "
+                "recomputes the papers whose entries or merged row changed."
+            ),
+        ),
+    ],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+)
+def top_papers(warehouse: Warehouse):
+    """The most upvoted papers of each day and week (``top_papers``), and each paper's upvotes
+    gained per day (``paper_attention``), in one step: both read the appearances' upvote history."""
     with warehouse.connection() as con:
         with warehouse.write(con):
             refresh = refresh_top_papers(con)
+            attention = refresh_paper_attention(con)
         week = con.execute("""
             select rank, title, upvotes, len(upvote_history) as fetches, arxiv_url from top_papers
             where period = 'week' and period_start = date_trunc('week', ?::date) order by rank
         """, [refresh.days[-1] if refresh.days else None]).df()
         rows = con.execute("select count(*) from top_papers").fetchone()[0]
-    return dg.MaterializeResult(metadata={
+        gaining = con.execute("""
+            select title, upvotes, upvotes_gained, round(upvotes_per_day, 1) as upvotes_per_day, last_fetch_date
+            from paper_attention where upvotes_per_day is not null
+              and last_fetch_date > (select max(last_fetch_date) from paper_attention) - 7
+            order by upvotes_per_day desc, paper_id limit 10
+        """).df()
+        attention_rows = con.execute("select count(*) from paper_attention").fetchone()[0]
+    yield dg.MaterializeResult(asset_key="top_papers", metadata={
         "dagster/row_count": rows,
         **refresh_metadata(refresh, "days"),
         "top_papers_of_the_last_week_touched": markdown_table(week),
+    })
+    yield dg.MaterializeResult(asset_key="paper_attention", metadata={
+        "dagster/row_count": attention_rows,
+        **refresh_metadata(attention, "papers"),
+        "gaining_attention_in_the_last_week": markdown_table(gaining),
     })
 
 

@@ -1,4 +1,11 @@
-"""The chart people look at: the daily share of the top rising terms over the last weeks."""
+"""The chart people look at: a day's top rising terms at each time scale, with the significant
+ones marked, drawn so that a newcomer can read it without the code.
+
+One panel per scale (week, month, quarter). Each term has two bars: the share of new papers
+that use it in the window ending on the day (dark) and in the baseline before it (light).
+A term that passes the day's false discovery control is drawn in colour and marked *; the
+others are the strongest candidates of that scale, in grey: worth a look, not yet proven.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +16,69 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: render to PNG only
 
-import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+SIGNIFICANT = ("#1f5fa8", "#9cc0e8")  # window, baseline
+CANDIDATE = ("#6b6b6b", "#cfcfcf")
 
 
-def render_rising_terms_chart(shares: pd.DataFrame, day: dt.date) -> bytes:
-    """PNG of ``shares`` (columns ``feed_date``, ``term``, ``share`` in 0..1): one line per term.
-
-    The legend lists the terms in the order they appear in ``shares`` (strongest first).
-    """
-    figure, axes = plt.subplots(figsize=(10, 5), dpi=100)
+def render_rising_terms_chart(lists: pd.DataFrame, day: dt.date, scales: list[str], fdr: float) -> bytes:
+    """PNG of the day's lists: ``lists`` has ``scale, rank, term, significant, window_share,
+    baseline_share, window_count, baseline_count, window_days, baseline_days`` (shares in 0..1),
+    the rows to draw of each scale; ``scales`` gives the panels' order."""
+    figure, axes = plt.subplots(1, len(scales), figsize=(5.2 * len(scales), 6), dpi=100, squeeze=False)
     try:
-        if shares.empty:
-            axes.text(0.5, 0.5, f"No rising terms on {day}", ha="center", va="center", fontsize=14)
-            axes.set_axis_off()
-        else:
-            for term in dict.fromkeys(shares["term"]):
-                series = shares[shares["term"] == term].sort_values("feed_date")
-                axes.plot(pd.to_datetime(series["feed_date"]), series["share"] * 100, marker="o", markersize=3,
-                          linewidth=1.8, label=term)
-            axes.set_ylabel("share of the day's new papers (%)")
-            axes.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
-            axes.grid(alpha=0.3)
-            axes.legend(loc="upper left", fontsize=9, frameon=False)
-            figure.autofmt_xdate()
-        axes.set_title(f"Top rising terms as of {day}")
-        figure.tight_layout()
+        for axis, scale in zip(axes[0], scales):
+            _panel(axis, lists[lists["scale"] == scale].sort_values("rank"), scale)
+        figure.suptitle(f"Rising terms on {day}: share of new papers using each term, recent window vs before",
+                        fontsize=13)
+        figure.legend(handles=[
+            Patch(color=SIGNIFICANT[0], label="in the window: significant (*)"),
+            Patch(color=SIGNIFICANT[1], label="in the baseline before it"),
+            Patch(color=CANDIDATE[0], label="in the window: a candidate, not significant"),
+            Patch(color=CANDIDATE[1], label="in the baseline before it"),
+        ], loc="lower center", ncol=4, fontsize=9, frameon=False)
+        figure.text(0.5, 0.055, f"Terms ranked by how surely their share rose (a cautious estimate: few papers "
+                                f"rank lower). Terms marked * pass a false discovery rate of {fdr:.0%} over all "
+                                f"of the day's terms and scales.", ha="center", fontsize=9, color="#444444")
+        figure.tight_layout(rect=(0, 0.08, 1, 0.95))
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         return buffer.getvalue()
     finally:
         plt.close(figure)
+
+
+def _panel(axis: plt.Axes, rows: pd.DataFrame, scale: str) -> None:
+    """One scale's bars, the strongest term on top."""
+    if rows.empty:
+        axis.text(0.5, 0.5, "no list on this day\n(no papers to compare with)", ha="center", va="center",
+                  fontsize=11, color="#444444", transform=axis.transAxes)
+        axis.set_axis_off()
+        axis.set_title(scale, fontsize=12)
+        return
+    first = rows.iloc[0]
+    axis.set_title(f"{scale}: last {first['window_days']} days vs the {first['baseline_days']} before", fontsize=11)
+    positions = np.arange(len(rows))[::-1]
+    height = 0.38
+    for position, (_, row) in zip(positions, rows.iterrows()):
+        colours = SIGNIFICANT if row["significant"] else CANDIDATE
+        axis.barh(position + height / 2, 100 * row["window_share"], height, color=colours[0])
+        axis.barh(position - height / 2, 100 * row["baseline_share"], height, color=colours[1])
+        axis.text(100 * row["window_share"], position + height / 2,
+                  f" {row['window_count']} papers (before: {row['baseline_count']})", va="center", fontsize=7.5,
+                  color="#333333")
+    axis.set_yticks(positions)
+    axis.set_yticklabels([("* " if row["significant"] else "") + row["term"] for _, row in rows.iterrows()],
+                         fontsize=9)
+    for label, (_, row) in zip(axis.get_yticklabels(), rows.iterrows()):
+        label.set_fontweight("bold" if row["significant"] else "normal")
+    axis.set_xlabel("share of the period's new papers (%)")
+    limit = 100 * max(rows["window_share"].max(), rows["baseline_share"].max())
+    axis.set_xlim(0, limit * 1.6 if limit > 0 else 1)
+    axis.grid(axis="x", alpha=0.3)
+    for side in ("top", "right"):
+        axis.spines[side].set_visible(False)

@@ -5,9 +5,12 @@ call these functions.
 
 - ``terms``: a paper's terms (title/abstract n-grams, Hugging Face keywords, arXiv
   categories), normalized so that counts of one term over many papers can be compared.
-- ``significance``: ``rising_terms``, the terms whose share of papers in a trailing window is
-  significantly higher than in the baseline period before it (exact conditional binomial
-  test, Benjamini-Hochberg per kind, ranked by a smoothed log-odds ratio).
+- ``windows``: a term's papers in the window and the baseline of every day and time scale,
+  from one cumulative sum per term.
+- ``significance``: the ranked lists of rising terms per day, scale and kind (ranked by a
+  lower confidence bound of the rate ratio, kept even when nothing passes), each flagged
+  ``significant`` by the exact conditional binomial test and Benjamini-Hochberg over the
+  whole day.
 - ``synthetic``: a seeded, stationary synthetic corpus with an optional planted trend, for
   tests and demos of the detector.
 """

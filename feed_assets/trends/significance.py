@@ -1,93 +1,69 @@
-"""Rising terms: which terms are used by a larger share of papers lately than before.
+"""Rising terms: for each day, time scale and kind, a ranked list of the terms whose share of
+papers rose, each flagged ``significant`` when it passes the day's false discovery control.
 
-Counts are of *papers*: ``window_count`` is the number of papers in the trailing window
-(``window_papers`` papers in all) that use the term, ``baseline_count`` the number of papers
-in the baseline period before it (``baseline_papers`` in all).
+Counts are of *papers*. A **comparison** is one day at one time scale: ``window_papers``
+papers in the trailing window ending on the day, ``baseline_papers`` in the baseline period
+before it. A term has ``window_count`` papers in the window and ``baseline_count`` in the
+baseline.
 
-Method, per term
-----------------
-1. **Independent filter.** Only terms with ``window_count + baseline_count >= min_total``
-   are tested. Under the null hypothesis the total says nothing about how it splits between
-   the periods, so filtering on it keeps the test valid (Bourgon et al., PNAS 2010), and it
-   removes rare terms whose smallest possible p-value could never be significant anyway.
+Method
+------
+1. **Tested terms** (independent filter). A term is tested when ``window_count +
+   baseline_count >= min_total``. Under the null hypothesis the total says nothing about how
+   it splits between the periods, so filtering on it keeps the test valid (Bourgon et al.,
+   PNAS 2010), and it drops rare terms whose smallest possible p-value could never pass.
 2. **Exact conditional binomial test** of H0 "the term's rate per paper is the same in the
-   window and the baseline". Given ``n = window_count + baseline_count``, under H0
-   ``window_count ~ Binomial(n, W / (W + B))`` with ``W = window_papers`` and
-   ``B = baseline_papers``. The one-sided p-value is ``P(X >= window_count)``
-   (``scipy.stats.binom.sf(window_count - 1, n, W / (W + B))``). A paper counts a term once,
-   so counts are presence counts; for them this test is slightly conservative.
-3. **Benjamini-Hochberg** q-values (``scipy.stats.false_discovery_control``), separately for
-   each kind (text, keyword, category), over the terms of that kind that were tested.
-4. **Effect size**: the log-odds ratio of the term's share of papers in the window against
-   the baseline, each count smoothed by ``prior_strength`` pseudo-counts ``a``:
-   ``log((w + a) / (W - w + a)) - log((b + a) / (B - b + a))``. The pseudo-counts keep a
-   term first seen this week (``b = 0``) finite and shrink effects measured on few papers.
+   window and the baseline": given ``n = window_count + baseline_count``, under H0
+   ``window_count ~ Binomial(n, f)`` with ``f = W / (W + B)``. The one-sided p-value is
+   ``P(X >= window_count)``. A term whose share did not rise (``window_count <= n f``) has a
+   p-value of at least 0.5 (its count is at most the median), so only terms that rose are
+   computed exactly; the others count in the family of tests but can pass nothing.
+3. **Benjamini-Hochberg over the whole day**: the family is every tested term of the day, of
+   every scale and every kind together, so the false discovery rate is controlled for what a
+   reader sees that day, not per list. q-values below 0.5 are exact; at or above 0.5 they are
+   an upper bound (the terms that did not rise are left out of the step-up above that level,
+   where nothing can pass).
+4. **Ranking by a shrunk effect**: ``score`` is the log of the lower ``confidence`` (one-sided,
+   Clopper-Pearson) bound of the **rate ratio** (the term's share in the window over its share
+   in the baseline). From the exact lower bound ``pi_low`` of the window's part of the term's
+   papers, the bound of the ratio is ``pi_low (1 - f) / ((1 - pi_low) f)``. Few papers give a
+   wide interval and a low bound: three papers out of nowhere rank below twenty, and a
+   frequent term whose share grew a little ranks below a rarer one that grew a lot. It stays
+   finite for a term new in the window (``baseline_count = 0``).
+5. **The lists**: for each comparison and kind, the terms that rose (``window_count * B >
+   baseline_count * W``) in at least ``min_support`` window papers, ranked by ``score``
+   (largest first), then ``p_value``, then ``term``; the ``top_n`` first are kept, whether or
+   not any is significant. A term contained in a longer listed term with the same counts is
+   left out (``sheaf diffusion`` inside ``quantum sheaf diffusion``: the same papers, a piece
+   of the phrase). ``significant`` is ``q_value <= fdr``.
 
-A term is **rising** when ``q_value <= fdr``, ``log_odds > 0`` and ``window_count >=
-min_support``; a rising term contained in a longer rising term with the same counts is left
-out (it is the same signal, a piece of the phrase). Rising terms are ranked within their kind by ``score`` (the log-odds, largest
-first), then ``p_value`` (smallest first), then ``term``; the ``max_rows_per_kind`` best of
-each kind are returned, ordered by ``kind`` then ``rank``.
+A comparison with no papers in its window or its baseline has nothing to compare: no list.
 
-When either period has no papers there is nothing to compare with: no term can be rising,
-so a day with no baseline yet (the first weeks of a feed) gives an empty result.
+Pure code over numpy and pandas: no I/O, no SQL.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom, false_discovery_control
+from scipy.stats import beta, binom
 
-INPUT_COLUMNS = ["kind", "term", "window_count", "baseline_count"]
 OUTPUT_COLUMNS = [
-    "kind", "term", "rank", "score", "log_odds", "p_value", "q_value",
-    "window_count", "baseline_count", "window_share", "baseline_share",
+    "feed_date", "scale", "kind", "term", "rank", "score", "significant", "p_value", "q_value",
+    "window_count", "baseline_count", "window_share", "baseline_share", "window_papers", "baseline_papers",
+    "window_days", "baseline_days",
 ]
 _OUTPUT_DTYPES = {
-    "kind": "object", "term": "object", "rank": "int64", "score": "float64",
-    "log_odds": "float64", "p_value": "float64", "q_value": "float64",
-    "window_count": "int64", "baseline_count": "int64",
-    "window_share": "float64", "baseline_share": "float64",
+    "scale": "object", "kind": "object", "term": "object", "rank": "int64", "score": "float64",
+    "significant": "bool", "p_value": "float64", "q_value": "float64", "window_count": "int64",
+    "baseline_count": "int64", "window_share": "float64", "baseline_share": "float64",
+    "window_papers": "int64", "baseline_papers": "int64", "window_days": "int64", "baseline_days": "int64",
 }
-
-
-@dataclass(frozen=True)
-class TrendSettings:
-    """The knobs of ``rising_terms`` (the day counts are for the callers that build counts).
-
-    - ``window_days``: length of the trailing window, in days, ending on the day scored.
-    - ``baseline_days``: length of the baseline period just before the window, in days.
-    - ``fdr``: Benjamini-Hochberg false discovery rate, per kind.
-    - ``min_support``: fewest window papers for a term to be reported.
-    - ``min_total``: fewest window + baseline papers for a term to be tested at all.
-    - ``max_rows_per_kind``: most rising terms returned per kind.
-    - ``prior_strength``: pseudo-count added to each cell of the log-odds ratio.
-    """
-
-    window_days: int = 7
-    baseline_days: int = 28
-    fdr: float = 0.05
-    min_support: int = 3
-    min_total: int = 5
-    max_rows_per_kind: int = 100
-    prior_strength: float = 1.0
-
-    def __post_init__(self) -> None:
-        """Reject settings that make no sense, naming the field and the value."""
-        for name in ("window_days", "baseline_days", "max_rows_per_kind"):
-            _require(_is_int(getattr(self, name)) and getattr(self, name) >= 1,
-                     f"{name} must be a whole number >= 1, got {getattr(self, name)!r}")
-        for name in ("min_support", "min_total"):
-            _require(_is_int(getattr(self, name)) and getattr(self, name) >= 0,
-                     f"{name} must be a whole number >= 0, got {getattr(self, name)!r}")
-        _require(_is_real(self.fdr) and 0 < self.fdr < 1,
-                 f"fdr must be a number strictly between 0 and 1, got {self.fdr!r}")
-        _require(_is_real(self.prior_strength) and self.prior_strength > 0,
-                 f"prior_strength must be a positive finite number, got {self.prior_strength!r}")
+# keys packed into one int64: (comparison, window count, total) as 21 bits each
+_BITS = 21
 
 
 def _is_int(value: object) -> bool:
@@ -107,122 +83,319 @@ def _require(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+@dataclass(frozen=True)
+class Scale:
+    """A time scale: the trailing window (ending on the day scored) and the baseline before it."""
+
+    name: str
+    window_days: int
+    baseline_days: int
+
+    def __post_init__(self) -> None:
+        """Reject a scale without a name or with lengths that are not whole numbers >= 1."""
+        _require(isinstance(self.name, str) and self.name.isidentifier(),
+                 f"a scale's name must be a word, got {self.name!r}")
+        for name in ("window_days", "baseline_days"):
+            _require(_is_int(getattr(self, name)) and getattr(self, name) >= 1,
+                     f"{name} of scale {self.name!r} must be a whole number >= 1, got {getattr(self, name)!r}")
+
+    @property
+    def span(self) -> int:
+        return self.window_days + self.baseline_days
+
+    def lengths_on(self, history_days: int) -> tuple[int, int]:
+        """(window, baseline) days for a day that is the ``history_days``-th of the feed.
+
+        The window is ``window_days`` once at least as many days of the feed come before it;
+        on a younger feed it is the later half of the feed's days (rounded down) and the
+        baseline the earlier ones, so a month or a quarter scale has a list from the feed's
+        second day. (0, 0) on the first day: nothing to compare with."""
+        if history_days >= 2 * self.window_days:
+            return self.window_days, min(self.baseline_days, history_days - self.window_days)
+        window = history_days // 2
+        return window, (history_days - window) if window else 0
+
+
+DEFAULT_SCALES = (Scale("week", 7, 28), Scale("month", 30, 90), Scale("quarter", 91, 182))
+
+
+def parse_scales(text: str) -> tuple[Scale, ...]:
+    """Scales from ``name:window:baseline`` items joined by commas (``week:7:28,month:30:90``)."""
+    scales = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        parts = item.split(":")
+        _require(len(parts) == 3 and parts[1].strip().isdigit() and parts[2].strip().isdigit(),
+                 f"a scale is name:window_days:baseline_days, got {item!r}")
+        scales.append(Scale(parts[0].strip(), int(parts[1]), int(parts[2])))
+    _require(bool(scales), f"no scale in {text!r}")
+    _require(len({scale.name for scale in scales}) == len(scales), f"a scale's name repeats in {text!r}")
+    return tuple(scales)
+
+
+def format_scales(scales: tuple[Scale, ...]) -> str:
+    """The ``parse_scales`` text of ``scales``."""
+    return ",".join(f"{s.name}:{s.window_days}:{s.baseline_days}" for s in scales)
+
+
+@dataclass(frozen=True)
+class TrendSettings:
+    """The knobs of the rising-term lists.
+
+    - ``scales``: the time scales (window and baseline lengths), each a list of its own.
+    - ``fdr``: Benjamini-Hochberg false discovery rate, over a day's tested terms together.
+    - ``min_support``: fewest window papers for a term to be listed.
+    - ``min_total``: fewest window + baseline papers for a term to be tested at all.
+    - ``top_n``: terms listed per day, scale and kind.
+    - ``confidence``: one-sided level of the lower bound of the rate ratio that ranks.
+    """
+
+    scales: tuple[Scale, ...] = field(default=DEFAULT_SCALES)
+    fdr: float = 0.05
+    min_support: int = 3
+    min_total: int = 5
+    top_n: int = 20
+    confidence: float = 0.9
+
+    def __post_init__(self) -> None:
+        """Reject settings that make no sense, naming the field and the value."""
+        _require(isinstance(self.scales, tuple) and len(self.scales) > 0
+                 and all(isinstance(s, Scale) for s in self.scales)
+                 and len({s.name for s in self.scales}) == len(self.scales),
+                 f"scales must be a non-empty tuple of Scale with distinct names, got {self.scales!r}")
+        _require(_is_int(self.top_n) and self.top_n >= 1, f"top_n must be a whole number >= 1, got {self.top_n!r}")
+        for name in ("min_support", "min_total"):
+            _require(_is_int(getattr(self, name)) and getattr(self, name) >= 0,
+                     f"{name} must be a whole number >= 0, got {getattr(self, name)!r}")
+        for name in ("fdr", "confidence"):
+            value = getattr(self, name)
+            _require(_is_real(value) and 0 < value < 1,
+                     f"{name} must be a number strictly between 0 and 1, got {value!r}")
+
+    @property
+    def longest_span(self) -> int:
+        return max(scale.span for scale in self.scales)
+
+    @property
+    def longest_window(self) -> int:
+        return max(scale.window_days for scale in self.scales)
+
+
 def empty_result() -> pd.DataFrame:
     """A result with no rows and the output columns and dtypes."""
-    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in _OUTPUT_DTYPES.items()})
+    return pd.DataFrame({c: pd.Series(dtype=_OUTPUT_DTYPES.get(c, "object")) for c in OUTPUT_COLUMNS})
 
 
-def _validated_counts(counts: pd.DataFrame, window_papers: int, baseline_papers: int) -> pd.DataFrame:
-    """The input columns, counts as int64, after checking they fit the numbers of papers."""
-    missing = [column for column in INPUT_COLUMNS if column not in counts.columns]
-    _require(not missing, f"counts is missing columns {missing}")
-    for name, value in (("window_papers", window_papers), ("baseline_papers", baseline_papers)):
-        _require(_is_int(value) and value >= 0, f"{name} must be a whole number >= 0, got {value!r}")
-    frame = counts[INPUT_COLUMNS].copy()
-    for column, papers in (("window_count", window_papers), ("baseline_count", baseline_papers)):
-        frame[column] = frame[column].astype("int64")
-        _require(bool((frame[column] >= 0).all()), f"{column} must not be negative")
-        _require(bool((frame[column] <= papers).all()),
-                 f"{column} must not exceed the number of papers in its period ({papers})")
-    _require(not frame.duplicated(["kind", "term"]).any(), "counts has duplicate (kind, term) rows")
-    return frame
+@dataclass(frozen=True)
+class Comparisons:
+    """The comparisons of some days (one per day and scale) and their terms' counts, as arrays.
+
+    Per comparison: ``day`` (the day, any sortable type: the false discovery control is over a
+    day's comparisons together), ``scale`` (index into ``scale_names``), ``window_days``,
+    ``baseline_days``, ``window_papers``, ``baseline_papers``. Per row (a term in a comparison): ``comparison``
+    (index), ``term`` (index into ``kinds`` and ``terms``), ``window_count``,
+    ``baseline_count``. Rows of untested
+    terms, and of terms whose share did not rise, may be given or left out: ``tested`` (per
+    comparison) counts the tested terms, all of them, for the false discovery control.
+    """
+
+    day: np.ndarray
+    scale: np.ndarray
+    window_days: np.ndarray
+    baseline_days: np.ndarray
+    window_papers: np.ndarray
+    baseline_papers: np.ndarray
+    comparison: np.ndarray
+    term: np.ndarray
+    window_count: np.ndarray
+    baseline_count: np.ndarray
+    kinds: np.ndarray
+    terms: np.ndarray
+    scale_names: tuple[str, ...]
+    tested: np.ndarray
 
 
-def conditional_p_values(window_count: np.ndarray, total: np.ndarray, window_fraction: float) -> np.ndarray:
+def p_values(window_count: np.ndarray, total: np.ndarray, window_fraction: np.ndarray) -> np.ndarray:
     """One-sided p-values P(X >= window_count) for X ~ Binomial(total, window_fraction)."""
     return binom.sf(window_count - 1, total, window_fraction)
 
 
-def smoothed_log_odds(
-    window_count: np.ndarray, baseline_count: np.ndarray,
-    window_papers: int, baseline_papers: int, prior_strength: float,
-) -> np.ndarray:
-    """Log-odds ratio of a term's share in the window vs the baseline, with pseudo-counts."""
-    a = prior_strength
-    window_log_odds = np.log(window_count + a) - np.log(window_papers - window_count + a)
-    baseline_log_odds = np.log(baseline_count + a) - np.log(baseline_papers - baseline_count + a)
-    return window_log_odds - baseline_log_odds
+def _q_values(day: np.ndarray, p: np.ndarray, weight: np.ndarray, family_size: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values of distinct p-values ``p``, each standing for ``weight`` tests
+    with that p-value, within each day (``family_size`` tests in all that day; those not given
+    are taken to have p >= 0.5). The same as the q-values of every test, computed once per value."""
+    order = np.lexsort((p, day))
+    sorted_day = day[order]
+    new_day = np.r_[True, sorted_day[1:] != sorted_day[:-1]]
+    group = np.cumsum(new_day) - 1
+    through = np.cumsum(weight[order])  # tests up to and including each value (ties: the last rank)
+    through -= np.r_[0, through[:-1]][np.flatnonzero(new_day)][group]
+    q = np.minimum(1.0, p[order] * family_size[order] / through)
+    # a running minimum from each day's end, within the day (exact: no arithmetic on the values,
+    # so a day's q-values do not depend on which other days are computed with it)
+    q = pd.Series(q[::-1]).groupby(group[::-1], sort=False).cummin().to_numpy()[::-1]
+    result = np.empty_like(q)
+    result[order] = q
+    return result
 
 
-def _bh_q_values(tested: pd.DataFrame, groups: list[str]) -> pd.Series:
-    """Benjamini-Hochberg q-values of the tested terms, computed separately per group (a day's
-    terms of one kind)."""
-    return tested.groupby(groups, sort=False)["p_value"].transform(
-        lambda p_values: false_discovery_control(p_values.to_numpy(), method="bh"))
+def rank_comparisons(data: Comparisons, settings: TrendSettings = TrendSettings()) -> pd.DataFrame:
+    """The ranked lists of every comparison and kind (method in the module docstring).
 
-
-def _without_redundant_parts(passing: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
-    """Drop a rising term that is part of a longer rising term used by exactly the same papers
-    counts (``sheaf diffusion`` inside ``quantum sheaf diffusion``): it says nothing more, and
-    would fill the top ranks with pieces of one phrase."""
-    redundant = []
-    for _, group in passing.groupby(groups + ["window_count", "baseline_count"], sort=False):
-        if len(group) < 2:
-            continue
-        terms = list(group["term"])
-        redundant += [index for index, term in zip(group.index, terms)
-                      if any(other != term and f" {term} " in f" {other} " for other in terms)]
-    return passing.drop(index=redundant) if redundant else passing
-
-
-def _ranked(passing: pd.DataFrame, groups: list[str], max_rows_per_kind: int) -> pd.DataFrame:
-    """Passing rows ranked within their group (score desc, p asc, term), capped, in group, rank order."""
-    ordered = passing.sort_values(groups + ["score", "p_value", "term"],
-                                  ascending=[True] * len(groups) + [False, True, True], kind="mergesort")
-    ordered["rank"] = ordered.groupby(groups).cumcount() + 1
-    return ordered[ordered["rank"] <= max_rows_per_kind]
-
-
-def rising_terms_by_day(counts: pd.DataFrame, settings: TrendSettings = TrendSettings()) -> pd.DataFrame:
-    """``rising_terms`` for many days at once, vectorized.
-
-    ``counts`` has one row per day, kind and term: ``feed_date, kind, term, window_count,
-    baseline_count, window_papers, baseline_papers`` (the last two are the day's totals).
-    Returns ``feed_date``, the ``OUTPUT_COLUMNS`` and the day's ``window_papers`` and
-    ``baseline_papers``, ordered by day, kind and rank; the false discovery rate is
-    controlled within each day and kind.
-    """
-    columns = ["feed_date", *OUTPUT_COLUMNS, "window_papers", "baseline_papers"]
-    frame = counts[(counts["window_papers"] > 0) & (counts["baseline_papers"] > 0)
-                   & (counts["window_count"] + counts["baseline_count"] >= settings.min_total)]
-    frame = frame.reset_index(drop=True)
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype=_OUTPUT_DTYPES.get(c, "object")) for c in columns})
-    groups = ["feed_date", "kind"]
-    window, baseline = frame["window_count"].to_numpy(), frame["baseline_count"].to_numpy()
-    window_papers, baseline_papers = frame["window_papers"].to_numpy(), frame["baseline_papers"].to_numpy()
-    frame["p_value"] = conditional_p_values(window, window + baseline,
-                                            window_papers / (window_papers + baseline_papers))
-    frame["q_value"] = _bh_q_values(frame, groups)
-    frame["log_odds"] = smoothed_log_odds(window, baseline, window_papers, baseline_papers,
-                                          settings.prior_strength)
-    frame["score"] = frame["log_odds"]
-    frame["window_share"] = window / window_papers
-    frame["baseline_share"] = baseline / baseline_papers
-    passing = frame[(frame["q_value"] <= settings.fdr) & (frame["log_odds"] > 0)
-                    & (frame["window_count"] >= settings.min_support)]
-    ranked = _ranked(_without_redundant_parts(passing, groups), groups, settings.max_rows_per_kind)
-    return ranked[columns].astype(_OUTPUT_DTYPES).reset_index(drop=True)
-
-
-def rising_terms(
-    counts: pd.DataFrame,
-    window_papers: int,
-    baseline_papers: int,
-    settings: TrendSettings = TrendSettings(),
-) -> pd.DataFrame:
-    """The terms significantly more frequent in the window than in the baseline, ranked per kind.
-
-    ``counts`` has columns ``kind, term, window_count, baseline_count`` (one row per kind and
-    term; papers using the term in each period). The result has the columns
-    ``OUTPUT_COLUMNS``, only rising terms, ordered by ``kind`` then ``rank`` (method in the
-    module docstring). Empty input, or no papers in the window or the baseline (no baseline
-    yet: nothing can be rising), gives an empty frame with those columns. Raises ValueError
-    for missing columns, negative counts, counts above the number of papers, or duplicates.
-    """
-    frame = _validated_counts(counts, window_papers, baseline_papers)
-    if frame.empty or window_papers == 0 or baseline_papers == 0:
+    Returns ``feed_date`` (the comparison's ``day``) and the other ``OUTPUT_COLUMNS``, ordered by
+    day, scale, kind and rank. The statistics depend on a row only through its comparison and
+    its counts, so they are computed once per distinct (comparison, window_count, total)."""
+    W = data.window_papers.astype(np.int64)
+    B = data.baseline_papers.astype(np.int64)
+    comparison = data.comparison.astype(np.int64)
+    w = data.window_count.astype(np.int64)
+    b = data.baseline_count.astype(np.int64)
+    n = w + b
+    keep = ((W[comparison] > 0) & (B[comparison] > 0) & (n >= max(settings.min_total, 1))
+            & (w * B[comparison] > b * W[comparison]))  # tested, and its share rose
+    comparison, w, n, term = comparison[keep], w[keep], n[keep], data.term[keep]
+    if len(w) == 0:
         return empty_result()
-    frame = frame.assign(feed_date=0, window_papers=window_papers, baseline_papers=baseline_papers)
-    ranked = rising_terms_by_day(frame, settings)
-    return ranked[OUTPUT_COLUMNS].astype(_OUTPUT_DTYPES).reset_index(drop=True)
+    _require(int(n.max()) < 2 ** _BITS and len(W) < 2 ** _BITS, "counts too large to pack")
+    # one row per distinct (comparison, window count, total): p-value, q-value and score
+    keys, first, inverse, weight = np.unique((comparison << 2 * _BITS) | (w << _BITS) | n, return_index=True,
+                                             return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    key_comparison, key_w, key_n = comparison[first], w[first], n[first]
+    fraction = W[key_comparison] / (W[key_comparison] + B[key_comparison])
+    p = p_values(key_w, key_n, fraction)
+    _, day_code = np.unique(data.day, return_inverse=True)
+    day_code = day_code.reshape(-1)
+    family_size = np.bincount(day_code, weights=data.tested)[day_code[key_comparison]]
+    q = _q_values(day_code[key_comparison], p, weight, family_size)
+    pairs, pair_first, pair_inverse = np.unique((key_w << _BITS) | key_n, return_index=True, return_inverse=True)
+    low = beta.ppf(1 - settings.confidence, key_w[pair_first], key_n[pair_first] - key_w[pair_first] + 1)
+    low = low[pair_inverse.reshape(-1)]
+    with np.errstate(divide="ignore"):
+        score = np.log(low) - np.log1p(-low) + np.log1p(-fraction) - np.log(fraction)
+    listed_key = key_w >= settings.min_support
+    # each list's best rows: order the keys within their comparison, count each kind's rows per
+    # key, and keep the keys that hold a list's first 2 x top_n rows (room for the pieces of
+    # phrases left out below); only those rows are sorted
+    key_order = np.lexsort((p, -score, key_comparison))
+    position = np.empty(len(keys), dtype=np.int64)
+    position[key_order] = np.arange(len(keys))
+    kind_code = np.unique(data.kinds, return_inverse=True)[1].reshape(-1)
+    n_kinds = int(kind_code.max()) + 1
+    row_kind = kind_code[term]
+    row_listed = listed_key[inverse]
+    per_key = np.bincount(row_kind[row_listed] * len(keys) + position[inverse[row_listed]],
+                          minlength=n_kinds * len(keys)).reshape(n_kinds, len(keys))
+    ordered_comparison = key_comparison[key_order]
+    segment_start = np.flatnonzero(np.r_[True, ordered_comparison[1:] != ordered_comparison[:-1]])
+    segment = np.cumsum(np.r_[True, ordered_comparison[1:] != ordered_comparison[:-1]]) - 1
+    before = np.cumsum(per_key, axis=1) - per_key  # rows of earlier keys, from the array's start
+    before -= before[:, segment_start][:, segment]  # ... from the comparison's first key
+    wanted = (before < 2 * settings.top_n) & (per_key > 0)
+    chosen = np.flatnonzero(row_listed & wanted[row_kind, position[inverse]])
+    key = inverse[chosen]
+    list_id = key_comparison[key] * n_kinds + row_kind[chosen]
+    rows = key_comparison[key]
+    frame = pd.DataFrame({
+        "list_id": list_id,
+        "position": position[key],
+        "feed_date": data.day[rows],
+        "scale": np.asarray(data.scale_names, dtype=object)[data.scale[rows]],
+        "kind": data.kinds[term[chosen]],
+        "term": data.terms[term[chosen]],
+        "score": score[key],
+        "significant": q[key] <= settings.fdr,
+        "p_value": p[key],
+        "q_value": q[key],
+        "window_count": key_w[key],
+        "baseline_count": key_n[key] - key_w[key],
+        "window_papers": W[rows],
+        "baseline_papers": B[rows],
+        "window_days": data.window_days[rows],
+        "baseline_days": data.baseline_days[rows],
+    })
+    frame = frame.sort_values(["list_id", "position", "term"], kind="mergesort")  # ties: by term
+    frame = _without_redundant_parts(frame)
+    frame["rank"] = frame.groupby("list_id", sort=False).cumcount() + 1
+    frame = frame[frame["rank"] <= settings.top_n]
+    frame["window_share"] = frame["window_count"] / frame["window_papers"]
+    frame["baseline_share"] = frame["baseline_count"] / frame["baseline_papers"]
+    frame = frame.sort_values(["feed_date", "scale", "kind", "rank"], kind="mergesort")
+    return frame[OUTPUT_COLUMNS].astype(_OUTPUT_DTYPES).reset_index(drop=True)
+
+
+def _without_redundant_parts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop a term that is a run of words of a longer term of the same list with exactly the same
+    counts (``sheaf diffusion`` inside ``quantum sheaf diffusion``): the same papers, a piece of
+    the phrase, which would fill the top ranks with pieces of one signal. ``frame`` is in rank
+    order within each list; the order is kept."""
+    key = ["list_id", "window_count", "baseline_count"]
+    shared = frame.duplicated(key, keep=False)
+    longer = frame[shared & frame["term"].str.contains(" ", regex=False)]
+    if longer.empty:
+        return frame
+    pieces = set()
+    for list_id, window, baseline, term in zip(longer["list_id"], longer["window_count"],
+                                               longer["baseline_count"], longer["term"]):
+        words = term.split(" ")
+        for size in range(1, len(words)):
+            for start in range(len(words) - size + 1):
+                pieces.add((list_id, window, baseline, " ".join(words[start:start + size])))
+    candidates = frame[shared]
+    redundant = [index for index, *row in zip(candidates.index, candidates["list_id"], candidates["window_count"],
+                                              candidates["baseline_count"], candidates["term"])
+                 if tuple(row) in pieces]
+    return frame.drop(index=redundant) if redundant else frame
+
+
+COUNT_COLUMNS = ["feed_date", "scale", "kind", "term", "window_count", "baseline_count",
+                 "window_papers", "baseline_papers"]
+
+
+def ranked_terms(counts: pd.DataFrame, settings: TrendSettings = TrendSettings()) -> pd.DataFrame:
+    """``rank_comparisons`` from a frame: one row per day, scale, kind and term with the columns
+    ``COUNT_COLUMNS`` (the last two are the comparison's totals). ``scale`` names a scale of
+    ``settings``. Raises ValueError for missing columns, negative counts, counts above their
+    period's papers, duplicate rows or an unknown scale."""
+    missing = [column for column in COUNT_COLUMNS if column not in counts.columns]
+    _require(not missing, f"counts is missing columns {missing}")
+    frame = counts[COUNT_COLUMNS].reset_index(drop=True)
+    for count, papers in (("window_count", "window_papers"), ("baseline_count", "baseline_papers")):
+        _require(bool((frame[count] >= 0).all()), f"{count} must not be negative")
+        _require(bool((frame[count] <= frame[papers]).all()),
+                 f"{count} must not exceed the number of papers in its period ({papers})")
+    _require(not frame.duplicated(["feed_date", "scale", "kind", "term"]).any(),
+             "counts has duplicate (feed_date, scale, kind, term) rows")
+    names = tuple(scale.name for scale in settings.scales)
+    unknown = set(frame["scale"]) - set(names)
+    _require(not unknown, f"counts has scales that are not in the settings: {sorted(unknown)}")
+    if frame.empty:
+        return empty_result()
+    comparisons = frame[["feed_date", "scale"]].drop_duplicates().reset_index(drop=True)
+    totals = frame.groupby(["feed_date", "scale"], sort=False)[["window_papers", "baseline_papers"]].nunique()
+    _require(bool((totals == 1).all().all()), "a comparison's window_papers and baseline_papers must not vary")
+    comparisons["index"] = np.arange(len(comparisons))
+    frame = frame.merge(comparisons, on=["feed_date", "scale"], how="left")
+    comparison_rows = frame.drop_duplicates("index").sort_values("index")
+    vocabulary = frame[["kind", "term"]].drop_duplicates().sort_values(["kind", "term"]).reset_index(drop=True)
+    vocabulary["term_index"] = np.arange(len(vocabulary))
+    frame = frame.merge(vocabulary, on=["kind", "term"], how="left")
+    data = Comparisons(
+        day=comparison_rows["feed_date"].to_numpy(),
+        scale=np.array([names.index(name) for name in comparison_rows["scale"]], dtype=np.int64),
+        window_days=np.array([settings.scales[names.index(name)].window_days for name in comparison_rows["scale"]]),
+        baseline_days=np.array([settings.scales[names.index(name)].baseline_days
+                                for name in comparison_rows["scale"]]),
+        window_papers=comparison_rows["window_papers"].to_numpy(),
+        baseline_papers=comparison_rows["baseline_papers"].to_numpy(),
+        comparison=frame["index"].to_numpy(),
+        term=frame["term_index"].to_numpy(),
+        window_count=frame["window_count"].to_numpy(),
+        baseline_count=frame["baseline_count"].to_numpy(),
+        kinds=vocabulary["kind"].to_numpy(dtype=object),
+        terms=vocabulary["term"].to_numpy(dtype=object),
+        scale_names=names,
+        tested=np.bincount(frame["index"].to_numpy()[
+            ((frame["window_count"] + frame["baseline_count"]) >= max(settings.min_total, 1))
+            & (frame["window_papers"] > 0) & (frame["baseline_papers"] > 0)], minlength=len(comparison_rows)),
+    )
+    return rank_comparisons(data, settings)

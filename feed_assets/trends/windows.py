@@ -1,10 +1,12 @@
-"""A term's papers in the trailing window and in the baseline before it, for many days at once.
+"""A term's papers in a trailing window and in the baseline before it, for many comparisons at once.
 
-For day T the window is the ``window_days`` ending on T and the baseline the ``baseline_days``
-before it. ``windowed_counts`` takes a term's daily counts over a range of days and gives,
-for each target day and term, the two sums: each term's counts are laid out as one row of a
-days grid, summed cumulatively once, and every target day's window and baseline are then
-differences of two cumulative sums (no join of every day with every day of its span).
+A comparison is a target day T with a window of ``window_days`` ending on T and a baseline of
+``baseline_days`` before it; several time scales are several comparisons of the same day.
+``windowed_counts`` takes the terms' daily counts over a range of days and gives, for every
+comparison and term, the two sums: each term's counts are laid out as one row of a days grid
+and summed cumulatively **once**, and every window and baseline, of any length, is then the
+difference of two cumulative sums (no join of every day with every day of its span, and no
+extra pass per scale).
 
 Pure code over Arrow and numpy: no I/O, no SQL.
 """
@@ -12,69 +14,104 @@ Pure code over Arrow and numpy: no I/O, no SQL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-WINDOWED_SCHEMA = pa.schema([
-    ("feed_date", pa.date32()), ("kind", pa.string()), ("term", pa.string()),
-    ("window_count", pa.int64()), ("baseline_count", pa.int64()),
-    ("window_papers", pa.int64()), ("baseline_papers", pa.int64()),
-])
 _EPOCH = dt.date(1970, 1, 1)
+# cells of the days grid held at once (int32): terms are taken in chunks that fit
+GRID_CELLS = 1 << 24
 
 
-def windowed_counts(counts: pa.Table, terms: pa.Table, targets: Sequence[dt.date],
-                    totals: Mapping[dt.date, tuple[int, int]], window_days: int, baseline_days: int,
-                    min_total: int) -> pa.Table:
-    """The window and baseline counts of every (target day, kind, term) whose span holds at least
-    one count of the term and ``min_total`` papers in all (``WINDOWED_SCHEMA``).
+@dataclass(frozen=True)
+class Comparison:
+    """One day at one scale: the window ends on ``day``; the baseline is just before it."""
 
-    ``terms`` has the columns ``kind, term``; ``counts`` has ``feed_date, term_index, papers``
-    (one row per day and term, ``term_index`` a row of ``terms``) and must hold every row of
-    the spans of ``targets`` (the ``window_days + baseline_days`` days ending on each) for
-    those terms; rows outside the spans are ignored. ``totals`` gives each target day's papers
-    in its window and baseline; a target day without totals is left out. Rows come out by
-    target day.
+    day: dt.date
+    window_days: int
+    baseline_days: int
+
+
+@dataclass(frozen=True)
+class WindowedCounts:
+    """One row per (comparison, term) found: indices into the comparisons and the terms; and per
+    comparison, ``tested``: the terms with enough papers, found or not."""
+
+    comparison: np.ndarray
+    term: np.ndarray
+    window_count: np.ndarray
+    baseline_count: np.ndarray
+    tested: np.ndarray
+
+
+def day_numbers(days: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Days as numbers of days since 1970-01-01 (int64)."""
+    return days.cast(pa.int32()).to_numpy().astype(np.int64)
+
+
+def windowed_counts(counts: pa.Table, n_terms: int, comparisons: Sequence[Comparison], min_total: int,
+                    period_papers: Sequence[tuple[int, int]] | None = None) -> WindowedCounts:
+    """The window and baseline counts of every (comparison, term) with at least ``max(min_total,
+    1)`` papers in the two periods together (the tested terms), by comparison then term.
+
+    With ``period_papers`` (each comparison's papers in its window and its baseline), only the terms
+    whose share rose are returned (``window_count * baseline_papers > baseline_count *
+    window_papers``): the others can pass no test, and ``tested`` still counts them.
+
+    ``counts`` has ``feed_date, term_index, papers`` (at most one row per day and term,
+    ``term_index`` below ``n_terms``) and must hold every row of the comparisons' spans for those terms; rows
+    outside them are ignored.
     """
-    span = window_days + baseline_days
-    targets = [day for day in targets if day in totals]
-    if not targets or counts.num_rows == 0 or terms.num_rows == 0:
-        return WINDOWED_SCHEMA.empty_table()
-    first = min(targets) - dt.timedelta(days=span - 1)
-    n_days = (max(targets) - first).days + 1
-    n_terms = terms.num_rows
-    day = counts["feed_date"].cast(pa.int32()).to_numpy().astype(np.int64) - (first - _EPOCH).days
+    tested = np.zeros(len(comparisons), dtype=np.int64)
+    empty = WindowedCounts(*(np.zeros(0, dtype=np.int64) for _ in range(4)), tested)
+    if not comparisons or counts.num_rows == 0 or n_terms == 0:
+        return empty
+    ends = np.array([(c.day - _EPOCH).days for c in comparisons], dtype=np.int64)
+    starts = ends - np.array([c.window_days + c.baseline_days for c in comparisons], dtype=np.int64) + 1
+    first, last = int(starts.min()), int(ends.max())
+    n_days = last - first + 1
+    day = day_numbers(counts["feed_date"]) - first
     term_index = counts["term_index"].to_numpy().astype(np.int64)
     papers = counts["papers"].to_numpy().astype(np.int64)
     inside = (day >= 0) & (day < n_days)
-    cells = term_index[inside] * n_days + day[inside]
-    # running[:, j]: a term's papers (listed[:, j]: its count rows) on the days before day j
-    running = np.zeros((n_terms, n_days + 1), dtype=np.int64)
-    running[:, 1:] = np.bincount(cells, weights=papers[inside], minlength=n_terms * n_days).reshape(
-        n_terms, n_days).round().astype(np.int64).cumsum(axis=1)
-    listed = np.zeros((n_terms, n_days + 1), dtype=np.int64)
-    listed[:, 1:] = np.bincount(cells, minlength=n_terms * n_days).reshape(n_terms, n_days).cumsum(axis=1)
-    found_days, found_terms, window_counts, baseline_counts, window_papers, baseline_papers = [], [], [], [], [], []
-    for target in targets:
-        end = (target - first).days + 1
-        window = running[:, end] - running[:, end - window_days]
-        baseline = running[:, end - window_days] - running[:, end - span]
-        found = np.flatnonzero((listed[:, end] > listed[:, end - span]) & (window + baseline >= min_total))
-        found_days.append(np.full(len(found), (target - _EPOCH).days, dtype=np.int32))
-        found_terms.append(found)
-        window_counts.append(window[found])
-        baseline_counts.append(baseline[found])
-        window_papers.append(np.full(len(found), totals[target][0], dtype=np.int64))
-        baseline_papers.append(np.full(len(found), totals[target][1], dtype=np.int64))
-    found = pa.array(np.concatenate(found_terms))
-    return pa.table({
-        "feed_date": pa.array(np.concatenate(found_days), pa.int32()).cast(pa.date32()),
-        "kind": terms["kind"].take(found),
-        "term": terms["term"].take(found),
-        "window_count": np.concatenate(window_counts),
-        "baseline_count": np.concatenate(baseline_counts),
-        "window_papers": np.concatenate(window_papers),
-        "baseline_papers": np.concatenate(baseline_papers),
-    }, schema=WINDOWED_SCHEMA)
+    day, term_index, papers = day[inside], term_index[inside], papers[inside]
+    order = np.argsort(term_index, kind="stable")
+    day, term_index, papers = day[order], term_index[order], papers[order]
+    # the grid's row j holds the papers on the days before day j (relative to ``first``)
+    end_row = ends - first + 1
+    window_row = end_row - np.array([c.window_days for c in comparisons], dtype=np.int64)
+    baseline_row = window_row - np.array([c.baseline_days for c in comparisons], dtype=np.int64)
+    at_least = max(min_total, 1)
+    chunk = max(1, GRID_CELLS // (n_days + 1))
+    found: list[list[np.ndarray]] = [[], [], [], []]
+    for low in range(0, n_terms, chunk):
+        high = min(n_terms, low + chunk)
+        rows = slice(*np.searchsorted(term_index, [low, high]))
+        size = high - low
+        # running[j]: each term's papers on the days before day j (a row per day: the differences
+        # below read whole rows)
+        running = np.zeros((n_days + 1, size), dtype=np.int32)
+        running[day[rows] + 1, term_index[rows] - low] = papers[rows]  # one count row per (day, term)
+        np.cumsum(running, axis=0, out=running)
+        for index in range(len(comparisons)):
+            at_end, at_window, at_baseline = (running[end_row[index]], running[window_row[index]],
+                                              running[baseline_row[index]])
+            hit = np.flatnonzero((at_end - at_baseline) >= at_least)
+            tested[index] += len(hit)
+            window = (at_end[hit] - at_window[hit]).astype(np.int64)
+            baseline = (at_window[hit] - at_baseline[hit]).astype(np.int64)
+            if period_papers is not None:
+                window_papers, baseline_papers = period_papers[index]
+                rose = window * baseline_papers > baseline * window_papers
+                hit, window, baseline = hit[rose], window[rose], baseline[rose]
+            found[0].append(np.full(len(hit), index, dtype=np.int64))
+            found[1].append(hit.astype(np.int64) + low)
+            found[2].append(window)
+            found[3].append(baseline)
+    if not found[0]:
+        return empty
+    comparison, term, window, baseline = (np.concatenate(parts) for parts in found)
+    order = np.lexsort((term, comparison))
+    return WindowedCounts(comparison[order], term[order], window[order], baseline[order], tested)

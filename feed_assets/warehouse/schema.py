@@ -148,21 +148,31 @@ TABLE_LIST: tuple[Table, ...] = (
         _required("term", "varchar", "the normalized term"),
         _required("papers", "integer", "distinct papers first seen that day that use the term"),
     ), day_column="feed_date", natural_key=("feed_date", "kind", "term")),
-    Table("trending_terms", "Per day: the terms used significantly more in the trailing window than before.", (
+    Table("trending_terms", "Per day, time scale and kind: the top terms whose share of new papers rose, ranked, "
+          "each flagged when significant.", (
         FEED_DATE,
+        _required("scale", "varchar", "the time scale: 'week', 'month' or 'quarter' (TREND_SCALES)"),
         _required("kind", "varchar", "'text', 'keyword' or 'category'"),
-        _required("term", "varchar", "the rising term"),
-        _required("rank", "integer", "1 = strongest, within the day and kind"),
-        _required("score", "double", "effect size: smoothed log-odds ratio of window vs baseline share"),
+        _required("term", "varchar", "a term whose share rose"),
+        _required("rank", "integer", "1 = strongest, within the day, scale and kind (by score)"),
+        _required("score", "double", "log of the lower 90 % confidence bound of the rate ratio, window share "
+                                     "over baseline share (exact, Clopper-Pearson): the effect, shrunk when "
+                                     "few papers show it"),
+        _required("significant", "boolean", "q_value at most the false discovery rate (0.05): a discovery, "
+                                            "controlled over all the day's terms, scales and kinds"),
         _required("p_value", "double", "exact conditional binomial test, one-sided"),
-        _required("q_value", "double", "Benjamini-Hochberg, across the day's tested terms of the kind"),
+        _required("q_value", "double", "Benjamini-Hochberg over every term tested that day, all scales and kinds "
+                                       "together (exact below 0.5, an upper bound above)"),
         _required("window_count", "integer", "papers using the term in the trailing window"),
         _required("baseline_count", "integer", "papers using it in the baseline before the window"),
         _required("window_share", "double", "window_count / window_papers"),
         _required("baseline_share", "double", "baseline_count / baseline_papers"),
         _required("window_papers", "integer", "papers first seen in the window"),
         _required("baseline_papers", "integer", "papers first seen in the baseline"),
-    ), day_column="feed_date", natural_key=("feed_date", "kind", "term")),
+        _required("window_days", "integer", "days of the window, ending on feed_date (the scale's, or half the "
+                                            "feed's days on a feed younger than two windows)"),
+        _required("baseline_days", "integer", "days of the baseline, just before the window"),
+    ), day_column="feed_date", natural_key=("feed_date", "scale", "kind", "term")),
     Table("top_papers", "The most upvoted papers of each day and ISO week.", (
         _required("period", "varchar", "'day' or 'week' (ISO week, starting Monday)"),
         _required("period_start", "date", "the day, or the Monday of the week"),
@@ -173,6 +183,19 @@ TABLE_LIST: tuple[Table, ...] = (
         _required("upvotes", "integer", "upvotes as last seen"),
         _required("upvote_history", "struct(feed_date date, upvotes integer)[]", "every fetch that saw it"),
     ), day_column="period_start", natural_key=("period", "period_start", "rank")),
+    Table("paper_attention", "One row per paper whose listings showed upvotes: how fast it gains them.", (
+        _required("paper_id", "varchar", "the paper"),
+        _c("title", "varchar", "its title"),
+        _c("arxiv_url", "varchar", "its arXiv page"),
+        _required("first_fetch_date", "date", "the first feed day whose listing showed its upvotes"),
+        _required("last_fetch_date", "date", "the last feed day whose listing showed its upvotes"),
+        _required("fetches", "integer", "listings that showed its upvotes"),
+        _required("first_upvotes", "integer", "upvotes as first seen"),
+        _required("upvotes", "integer", "upvotes as last seen"),
+        _required("upvotes_gained", "integer", "upvotes minus first_upvotes"),
+        _c("upvotes_per_day", "double", "upvotes_gained per day from the first to the last listing that showed "
+                                        "them; null when they were all on one day"),
+    ), day_column="last_fetch_date", natural_key=("paper_id",)),
     Table("author_activity", "Papers first seen per day and author.", (
         FEED_DATE,
         _required("author", "varchar", "the author's name as listed"),

@@ -9,25 +9,28 @@ A paper counts once, on the day it was first seen. Terms are extracted and count
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from feed_assets.trends.significance import Comparisons, Scale
 from feed_assets.trends.term_sql import count_terms
-from feed_assets.trends.windows import windowed_counts
-from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes
+from feed_assets.trends.windows import Comparison, windowed_counts
+from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes, record_everything
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import TABLES
 from feed_assets.warehouse.writes import insert_rows
 
-RisingTerms = Callable[[pd.DataFrame], pd.DataFrame]
+RankTerms = Callable[[Comparisons], pd.DataFrame]
 TOP_PAPERS_PER_PERIOD = 10
 # papers whose terms are counted per statement (about a month of arXiv): see term_sql.py
 TERM_CHUNK_PAPERS = 20_000
-# trend days computed per statement: bounds the memory of the windowed counts
-TREND_DAYS_PER_BATCH = 31
+# trend days computed together: each batch reads the counts of its days' spans (up to the longest
+# scale's span before its first day) once, so longer batches read less, and holds their lists
+TREND_PAPERS_PER_BATCH = 20_000
+TREND_DAYS_PER_BATCH = 366
 
 # the papers first seen on the days of temp table ``trend_days`` (and between two bound dates,
 # for FIRST_SEEN_PAPERS_BETWEEN), with the keywords and categories of all their listings
@@ -114,23 +117,35 @@ def _chunks(day_counts: list[tuple[dt.date, int]], most: int) -> list[tuple[dt.d
     return [(run[0], run[-1]) for run in runs]
 
 
-def refresh_trending_terms(con: duckdb.DuckDBPyConnection, window_days: int, baseline_days: int,
-                           min_total: int, rising: RisingTerms) -> Refresh:
-    """Rebuild ``trending_terms`` for every day whose window or baseline includes a recounted day.
+def refresh_trending_terms(con: duckdb.DuckDBPyConnection, scales: Sequence[Scale], min_total: int,
+                           rank: RankTerms) -> Refresh:
+    """Rebuild ``trending_terms`` for every day whose window or baseline, at any scale, includes a
+    recounted day.
 
-    For day T the window is the ``window_days`` ending on T and the baseline the
-    ``baseline_days`` before it. Days are computed in batches of ``TREND_DAYS_PER_BATCH``; a
-    run of consecutive days reads the counts of its spans once and sums them with cumulative
-    sums (``trends.windows``), rather than joining every day with each day of its span.
+    For day T and each scale, the window is the scale's ``window_days`` ending on T and the
+    baseline its ``baseline_days`` before (shorter on a young feed: ``Scale.lengths_on``, from
+    the feed's first day). Loading a day older than the feed's first changes those lengths, so
+    the days whose window it shortened are recomputed too. Days are computed in batches
+    (``_batches``); a run of consecutive days reads the counts of its spans once and sums them
+    with one cumulative sum per term for every scale (``trends.windows``).
     """
-    span = window_days + baseline_days
+    span = max(scale.span for scale in scales)
+    longest_window = max(scale.window_days for scale in scales)
     changes = pull(con, "trending_terms", ["term_daily_counts", "trend_day_totals"])
     last_day = "(select max(feed_date) from trend_day_totals)"
     if changes.full:
         scope = f"select unnest(range((select min(feed_date) from trend_day_totals), {last_day} + 1, interval 1 day))"
     else:
-        scope = f"""select changed.day + offset_days::integer from ({changes.days('term_daily_counts',
-                    'trend_day_totals')}) changed, range(0, {span}) as offsets(offset_days)"""
+        changed = changes.days("term_daily_counts", "trend_day_totals")
+        # a new first day changes the windows and baselines of the feed's first days (they are
+        # shorter on a young feed), up to a span or two windows after the first day that was kept
+        scope = f"""
+            select changed.day + offset_days::integer from ({changed}) changed, range(0, {span}) as offsets(offset_days)
+            union all
+            select unnest(range(f.day, coalesce(g.day, f.day) + {max(span, 2 * longest_window)}, interval 1 day))
+            from (select min(feed_date) as day from trend_day_totals) f,
+                 (select min(feed_date) as day from trend_day_totals where feed_date not in ({changed})) g
+            where f.day in ({changed})"""
     con.execute(f"""
         create or replace temp table trend_days as
         select distinct day::date as feed_date from ({scope}) as targets(day) where day::date <= {last_day}
@@ -138,47 +153,96 @@ def refresh_trending_terms(con: duckdb.DuckDBPyConnection, window_days: int, bas
     version = next_version(con, "trending_terms")
     _replace_days(con, "trending_terms", version)
     days = _days(con)
-    for start in range(0, len(days), TREND_DAYS_PER_BATCH):
-        batch = days[start:start + TREND_DAYS_PER_BATCH]
-        counts = _windowed_counts(con, batch, window_days, baseline_days, min_total)
-        insert_rows(con, "trending_terms", rising(counts)[TABLES["trending_terms"].column_names])
+    first_day = con.execute("select min(feed_date) from trend_day_totals").fetchone()[0]
+    columns = TABLES["trending_terms"].column_names
+    for batch in _batches(con):
+        for ranked in _ranked_runs(con, batch, tuple(scales), first_day, min_total, rank):
+            insert_rows(con, "trending_terms", ranked[columns])
     changes.done(con)
     return Refresh(len(days), days, changes.full)
 
 
-def _windowed_counts(con: duckdb.DuckDBPyConnection, batch: list[dt.date], window_days: int, baseline_days: int,
-                     min_total: int) -> pd.DataFrame:
-    """Each day of ``batch`` (sorted) with its papers in the window and baseline, and every term
-    that reaches ``min_total`` papers in the day's span with its counts in both: the input of
-    ``RisingTerms``."""
-    span = window_days + baseline_days
-    totals = con.execute(f"""
-        select t.day,
-               coalesce(sum(d.new_papers) filter (where d.feed_date > t.day - {window_days}), 0) as window_papers,
-               coalesce(sum(d.new_papers) filter (where d.feed_date <= t.day - {window_days}), 0) as baseline_papers
-        from (select unnest(?::date[]) as day) t
-        join trend_day_totals d on d.feed_date between t.day - {span - 1} and t.day
-        group by t.day
-    """, [batch]).fetchall()
-    totals_of = {day: (int(window), int(baseline)) for day, window, baseline in totals}
-    windowed = []
+def _batches(con: duckdb.DuckDBPyConnection) -> list[list[dt.date]]:
+    """The days of ``trend_days`` in batches of consecutive days holding about
+    ``TREND_PAPERS_PER_BATCH`` new papers, and at most ``TREND_DAYS_PER_BATCH`` days: a batch reads
+    its days' spans once, and its counts and lists are held in memory together."""
+    rows = con.execute("""
+        select d.feed_date, coalesce(t.new_papers, 0) from trend_days d
+        left join trend_day_totals t using (feed_date) order by 1
+    """).fetchall()
+    batches: list[list[dt.date]] = []
+    held = 0
+    for day, papers in rows:
+        if not batches or held + papers > TREND_PAPERS_PER_BATCH or len(batches[-1]) >= TREND_DAYS_PER_BATCH:
+            batches.append([])
+            held = 0
+        batches[-1].append(day)
+        held += papers
+    return batches
+
+
+def _comparisons(con: duckdb.DuckDBPyConnection, run: list[dt.date], scales: tuple[Scale, ...],
+                 first_day: dt.date) -> tuple[list[Comparison], dict[str, np.ndarray]]:
+    """The comparisons of a run of days (each day at each scale, where it has a window and a
+    baseline with papers), and their arrays for ``Comparisons``."""
+    span = max(scale.span for scale in scales)
+    grid_first = run[0] - dt.timedelta(days=span - 1)
+    totals = con.execute("select feed_date, new_papers from trend_day_totals where feed_date between ? and ?",
+                         [grid_first, run[-1]]).fetchall()
+    papers = np.zeros((run[-1] - grid_first).days + 2, dtype=np.int64)
+    for day, new_papers in totals:
+        papers[(day - grid_first).days + 1] = new_papers
+    running = papers.cumsum()  # running[j]: papers on the days before grid day j
+    found, arrays = [], {name: [] for name in ("day", "scale", "window_days", "baseline_days",
+                                               "window_papers", "baseline_papers")}
+    for day in run:
+        end = (day - grid_first).days + 1
+        for index, scale in enumerate(scales):
+            window_days, baseline_days = scale.lengths_on((day - first_day).days + 1)
+            window = int(running[end] - running[end - window_days]) if window_days else 0
+            baseline = int(running[end - window_days] - running[end - window_days - baseline_days]) \
+                if baseline_days else 0
+            if window == 0 or baseline == 0:
+                continue
+            found.append(Comparison(day, window_days, baseline_days))
+            for name, value in (("day", np.datetime64(day, "D")), ("scale", index), ("window_days", window_days),
+                                ("baseline_days", baseline_days), ("window_papers", window),
+                                ("baseline_papers", baseline)):
+                arrays[name].append(value)
+    return found, {name: np.array(values) for name, values in arrays.items()}
+
+
+def _ranked_runs(con: duckdb.DuckDBPyConnection, batch: list[dt.date], scales: tuple[Scale, ...],
+                 first_day: dt.date, min_total: int, rank: RankTerms) -> Iterator[pd.DataFrame]:
+    """The ranked lists of each run of consecutive days of ``batch`` (sorted): the run's terms that
+    reach ``min_total`` papers over its spans are read once, numbered, and their window and
+    baseline counts at every scale go to ``rank``."""
+    span = max(scale.span for scale in scales)
+    names = tuple(scale.name for scale in scales)
     for run in _consecutive_runs(batch):
-        # the run's terms that reach min_total papers over its spans, numbered from 0
+        comparisons, arrays = _comparisons(con, run, scales, first_day)
+        if not comparisons:
+            continue
         in_spans = f"feed_date between ?::date - {span - 1} and ?::date"
         con.execute(f"""
             create or replace temp table window_terms as
             select kind, term, (row_number() over () - 1)::bigint as term_index
-            from term_daily_counts where {in_spans} group by kind, term having sum(papers) >= {min_total}
+            from term_daily_counts where {in_spans} group by kind, term having sum(papers) >= {max(min_total, 1)}
         """, [run[0], run[-1]])
-        counts_of_run = con.sql(f"""
+        counts = con.sql(f"""
             select c.feed_date, t.term_index, c.papers from term_daily_counts c join window_terms t using (kind, term)
             where c.{in_spans}
         """, params=[run[0], run[-1]]).to_arrow_table()
         terms = con.sql("select kind, term from window_terms order by term_index").to_arrow_table()
-        windowed.append(windowed_counts(counts_of_run, terms, run, totals_of, window_days, baseline_days,
-                                        min_total))
-    con.execute("drop table if exists window_terms")
-    return con.from_arrow(pa.concat_tables(windowed)).df()
+        con.execute("drop table window_terms")
+        found = windowed_counts(counts, terms.num_rows, comparisons, min_total,
+                                list(zip(arrays["window_papers"].tolist(), arrays["baseline_papers"].tolist())))
+        ranked = rank(Comparisons(
+            **arrays, comparison=found.comparison, term=found.term, window_count=found.window_count,
+            baseline_count=found.baseline_count, kinds=terms["kind"].to_numpy(zero_copy_only=False),
+            terms=terms["term"].to_numpy(zero_copy_only=False), scale_names=names, tested=found.tested))
+        if len(ranked):
+            yield ranked
 
 
 def _consecutive_runs(days: list[dt.date]) -> list[list[dt.date]]:
@@ -282,3 +346,52 @@ def refresh_top_papers(con: duckdb.DuckDBPyConnection, per_period: int = TOP_PAP
     con.execute("drop table top_periods")
     changes.done(con)
     return Refresh(len(days), days, changes.full)
+
+
+def refresh_paper_attention(con: duckdb.DuckDBPyConnection) -> Refresh:
+    """How fast each paper gains upvotes, for the papers whose entries or merged row changed:
+    upvotes as first and as last seen across the listings that showed them, and the upvotes
+    gained per day between those listings (what is gaining attention now)."""
+    changes = pull(con, "paper_attention", ["paper_appearances", "papers"])
+    version = next_version(con, "paper_attention")
+    if changes.full:
+        record_everything(con, version, "paper_attention")
+        con.execute("delete from paper_attention")
+        scope = ""
+    else:
+        con.execute(f"""create or replace temp table attention_scope as
+                        {changes.papers("paper_appearances", "papers")}""")
+        scope = "and paper_id in (select paper_id from attention_scope)"
+        record_changes(con, version, "paper_attention",
+                       f"select last_fetch_date as day, paper_id from paper_attention where true {scope}")
+        con.execute(f"delete from paper_attention where true {scope}")
+    con.execute(f"""
+        insert into paper_attention
+        with seen as (
+            select paper_id, min(feed_date) as first_fetch_date, max(feed_date) as last_fetch_date,
+                   count(*) as fetches,
+                   arg_min(upvotes, (feed_date, appearance_id)) as first_upvotes,
+                   arg_max(upvotes, (feed_date, appearance_id)) as upvotes
+            from paper_appearances where upvotes is not null {scope}
+            group by paper_id
+        )
+        select s.paper_id, p.title,
+               case when p.arxiv_id is not null then 'https://arxiv.org/abs/' || p.arxiv_id end,
+               s.first_fetch_date, s.last_fetch_date, s.fetches, s.first_upvotes, s.upvotes,
+               s.upvotes - s.first_upvotes,
+               case when s.last_fetch_date > s.first_fetch_date
+                    then (s.upvotes - s.first_upvotes) / (s.last_fetch_date - s.first_fetch_date) end
+        from seen s join papers p using (paper_id)
+    """)
+    if changes.full:
+        days_sql = "select distinct last_fetch_date from paper_attention order by 1"
+        rebuilt = con.execute("select count(*) from paper_attention").fetchone()[0]
+    else:
+        record_changes(con, version, "paper_attention",
+                       f"select last_fetch_date as day, paper_id from paper_attention where true {scope}")
+        days_sql = f"select distinct day from table_changes where version = {version} and day is not null order by 1"
+        rebuilt = con.execute("select count(*) from attention_scope").fetchone()[0]
+        con.execute("drop table attention_scope")
+    days = [row[0] for row in con.execute(days_sql).fetchall()]
+    changes.done(con)
+    return Refresh(rebuilt, days, changes.full)
