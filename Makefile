@@ -7,7 +7,7 @@ DG := $(VENV)/bin/dg
 FEED := $(VENV)/bin/feed-assets
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: help install dev run test test-fast ui screenshots bench samples clean
+.PHONY: help install dev run test test-fast ui screenshots bench backtest samples clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ screenshots: dev ## run the browser test, saving its screenshots of the UI to do
 
 bench: dev ## P1-P3: backfills of ../shared/data and of 10 synthetic years against Dagster's floor
 	$(PY) -m feed_assets_tests.benchmark
+
+backtest: dev ## the rising-term lists against planted rises and quiet backgrounds, at HF and arXiv volume
+	$(PY) -m feed_assets_tests.backtest
 
 samples: install ## regenerate the bundled sample inbox in data/inbox
 	@$(PY) -m feed_assets.sample_data --out data/inbox
