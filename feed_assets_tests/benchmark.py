@@ -170,9 +170,11 @@ def new_day_runs(name: str, root: Path, years: int) -> list[dict]:
     return [measure(name, root, years, day) for day in new_days()]
 
 
-def print_steps(steps: dict[str, float], entries: int) -> None:
+def print_steps(steps: dict[str, float], entries: int | None = None) -> None:
+    """The slowest steps, with their throughput when ``entries`` (the run's entries) is given."""
     for step, seconds in sorted(steps.items(), key=lambda item: -item[1])[:12]:
-        print(f"    {step:48} {seconds:7.1f} s  ({entries / seconds if seconds else 0:,.0f} entries/s)")
+        rate = f"  ({entries / seconds if seconds else 0:,.0f} entries/s)" if entries else ""
+        print(f"    {step:48} {seconds:7.2f} s{rate}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {label} history, day by day: " + ", ".join(f"{run['wall']:.2f} s" for run in runs))
                 print(f"  {label} history, slowest steps of the median day:")
                 median_run = sorted(runs, key=lambda run: run["wall"])[len(runs) // 2]
-                print_steps(median_run["steps"], median_run["entries"])
+                print_steps(median_run["steps"])
     return 0
 
 
