@@ -133,10 +133,15 @@ def scenario(name: str, root: Path, years: int, day: dt.date | None = None) -> d
         return measured
     if name == "p2-recent":
         recent = SYNTHETIC_END - dt.timedelta(days=RECENT_HISTORY_DAYS - 1)
-        write_arxiv_inbox(root / "p2" / "inbox", start, new_days()[-1])  # the same days as P3's
-        for folder in (root / "p2" / "inbox").iterdir():
-            if dt.date.fromisoformat(folder.name) < recent:
-                shutil.rmtree(folder)
+        # the same days as P3's: copied from its inbox when it is there, else written (and cut)
+        source = root / "p3" / "inbox"
+        if not source.is_dir():
+            source = root / "p2-written"
+            write_arxiv_inbox(source, start, new_days()[-1])
+        for folder in sorted(source.iterdir()):
+            if dt.date.fromisoformat(folder.name) >= recent:
+                shutil.copytree(folder, root / "p2" / "inbox" / folder.name)
+        shutil.rmtree(root / "p2-written", ignore_errors=True)
         return run_feed(root / "p2", root / "p2-home", recent, SYNTHETIC_END)
     if name in ("p2-long-day", "p2-recent-day"):
         folder = "p3" if name == "p2-long-day" else "p2"
@@ -170,9 +175,11 @@ def new_day_runs(name: str, root: Path, years: int) -> list[dict]:
     return [measure(name, root, years, day) for day in new_days()]
 
 
-def print_steps(steps: dict[str, float], entries: int) -> None:
+def print_steps(steps: dict[str, float], entries: int | None = None) -> None:
+    """The slowest steps, with their throughput when ``entries`` (the run's entries) is given."""
     for step, seconds in sorted(steps.items(), key=lambda item: -item[1])[:12]:
-        print(f"    {step:48} {seconds:7.1f} s  ({entries / seconds if seconds else 0:,.0f} entries/s)")
+        rate = f"  ({entries / seconds if seconds else 0:,.0f} entries/s)" if entries else ""
+        print(f"    {step:48} {seconds:7.2f} s{rate}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"peak RSS {p3['peak_rss_mib']:.0f} MiB (goal <= 2048); warehouse {p3['warehouse_mib']:.0f} MiB")
             print_steps(p3["steps"], p3["entries"])
             long_runs = new_day_runs("p2-long-day", root, args.years)
-            shutil.rmtree(root / "p3", ignore_errors=True)
             measure("p2-recent", root, args.years)
+            shutil.rmtree(root / "p3", ignore_errors=True)
             short_runs = new_day_runs("p2-recent-day", root, args.years)
             long, short = (statistics.median(run["wall"] for run in runs) for runs in (long_runs, short_runs))
             print(f"P2 a new day's run, each of {NEW_DAYS} new days in a fresh process (median): on {args.years} "
@@ -219,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {label} history, day by day: " + ", ".join(f"{run['wall']:.2f} s" for run in runs))
                 print(f"  {label} history, slowest steps of the median day:")
                 median_run = sorted(runs, key=lambda run: run["wall"])[len(runs) // 2]
-                print_steps(median_run["steps"], median_run["entries"])
+                print_steps(median_run["steps"])
     return 0
 
 

@@ -202,6 +202,16 @@ def test_a_body_dripping_slower_than_the_request_deadline_fails_with_the_url(dri
     assert server.requests == ["/slow"]
 
 
+def test_a_server_that_stalls_past_the_request_deadline_fails_as_the_deadline_not_a_read_timeout(drip):
+    """The read timeout is cut to what is left of the deadline; when that fires, the deadline passed."""
+    server = drip(lambda path: b"[" + b"1," * 200 + b"1]", pieces=2, interval=5.0)  # half, then a 5 s stall
+    policy = RetryPolicy(attempts=3, total_seconds=0.5, wait_initial=0.01, wait_max=0.02)
+    with HttpFetcher(read_timeout=30.0, retry=policy) as fetcher, pytest.raises(FetchError) as raised:
+        fetcher.get(server.url("/stall"))
+    assert raised.value.problem.startswith("no complete answer within the 0.5 s allowed per request")
+    assert raised.value.attempts == 1 and server.requests == ["/stall"]  # a passed deadline is not retried
+
+
 def test_a_day_of_pages_that_drip_stops_at_the_day_deadline_and_keeps_the_pages_it_got(drip, tmp_path):
     item = json.dumps([hf_item("2403.00001", "One paper per page")]).encode()
     server = drip(lambda path: item, pieces=4, interval=0.05)  # about 0.2 s a page, 20 pages a day

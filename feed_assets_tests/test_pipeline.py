@@ -71,17 +71,6 @@ def test_running_the_same_days_again_changes_nothing(sample_feed: Feed):
     assert sample_feed.snapshot(exclude=()) == first
 
 
-def test_days_run_one_by_one_in_reverse_give_the_tables_of_one_range_run(sample_feed: Feed, tmp_path, instance):
-    reverse = Feed(tmp_path / "reverse", instance)
-    shutil.copytree(sample_feed.inbox, reverse.inbox)
-    sample_feed.materialize(SAMPLE_START, SAMPLE_END)
-    day = SAMPLE_END
-    while day >= SAMPLE_START:
-        reverse.materialize(day)
-        day -= dt.timedelta(days=1)
-    assert reverse.snapshot() == sample_feed.snapshot()
-
-
 def test_a_changed_file_is_a_new_dump_and_the_old_bytes_stay(sample_feed: Feed):
     day = dt.date(2024, 3, 5)
     sample_feed.materialize(day)

@@ -58,7 +58,8 @@ def test_the_sample_days_fill_every_trend_table_and_a_chart(sample_feed: Feed):
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_trend_tables_do_not_depend_on_load_order_or_reruns(sample_feed: Feed, tmp_path, instance):
+def test_days_run_one_by_one_in_reverse_give_the_tables_of_one_range_run_and_reruns_change_nothing(
+        sample_feed: Feed, tmp_path, instance):
     reverse = Feed(tmp_path / "reverse", instance)
     shutil.copytree(sample_feed.inbox, reverse.inbox)
     sample_feed.materialize(SAMPLE_START, SAMPLE_END)
@@ -68,6 +69,7 @@ def test_trend_tables_do_not_depend_on_load_order_or_reruns(sample_feed: Feed, t
         reverse.materialize(day)
         day -= dt.timedelta(days=1)
     assert trend_snapshot(reverse) == expected
+    assert reverse.snapshot() == sample_feed.snapshot()  # and every table before the trends
     reverse.materialize(dt.date(2024, 3, 6))
     assert trend_snapshot(reverse) == expected
 

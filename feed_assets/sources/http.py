@@ -240,6 +240,18 @@ class HttpFetcher:
         deadline = self._deadline if self._deadline is not None else float("inf")
         remaining = max(0.001, deadline - time.monotonic())
         timeout = httpx.Timeout(min(self.read_timeout, remaining), connect=min(self.connect_timeout, remaining))
+        try:
+            return self._read_within(url, params, attempts, deadline_problem, deadline, timeout)
+        except httpx.TimeoutException as error:
+            # a timeout the deadline set (shorter than the configured one) means the deadline passed
+            configured = self.connect_timeout if isinstance(error, httpx.ConnectTimeout) else self.read_timeout
+            if remaining < configured:
+                raise DeadlinePassed(_full_url(url, params),
+                                     f"{deadline_problem} (waiting for the server: {error!r})") from error
+            raise
+
+    def _read_within(self, url: str, params, attempts: int, deadline_problem: str, deadline: float,
+                     timeout: httpx.Timeout) -> FetchedResponse:
         with self.client.stream("GET", url, params=params, timeout=timeout) as stream:
             body, truncated, late = bytearray(), False, False
             for chunk in stream.iter_bytes():

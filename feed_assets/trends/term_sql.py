@@ -164,6 +164,10 @@ def _case_variants(char: str) -> str:
     shipped = _shipped_classes()
     if shipped and char in shipped["case_variants"]:
         return shipped["case_variants"][char]
+    return _computed_case_variants(char)
+
+
+def _computed_case_variants(char: str) -> str:
     return "".join(re.findall(re.escape(char), _ALL_CHARS, re.IGNORECASE))
 
 
@@ -179,8 +183,7 @@ def unicode_key() -> str:
 
 def computed_unicode_classes() -> dict:
     return {"unicode": unicode_key(), "classes": compute_classes(),
-            "case_variants": {char: "".join(re.findall(re.escape(char), _ALL_CHARS, re.IGNORECASE))
-                              for char in string.ascii_letters}}
+            "case_variants": {char: _computed_case_variants(char) for char in string.ascii_letters}}
 
 
 @lru_cache(maxsize=1)

@@ -85,10 +85,6 @@ def publish_changes(con: duckdb.DuckDBPyConnection, data_dir: Path) -> int:
     return written
 
 
-def month_file_name(month: dt.date) -> str:
-    return f"{month:%Y-%m}.parquet"
-
-
 def published_months(folder: Path) -> list[dt.date]:
     """The months (their first days) that have a published file in ``folder``."""
     months = []
@@ -127,13 +123,12 @@ def _publish_months(con: duckdb.DuckDBPyConnection, folder: Path, table: str, co
                 raise RuntimeError(f"publishing {table} {key}: DuckDB wrote more than one file for the month")
             produced[key] = path
         for month in months:
-            target = folder / month_file_name(month)
-            if f"{month:%Y-%m}" in produced:
-                os.replace(produced[f"{month:%Y-%m}"], target)
-            else:
-                empty = scratch / f".{month:%Y-%m}.empty"
-                shutil.copyfile(schema_file, empty)
-                os.replace(empty, target)
+            key = f"{month:%Y-%m}"  # as strftime wrote it above
+            source = produced.get(key)
+            if source is None:  # no rows left in the month: an empty file, never a missing one
+                source = scratch / f".{key}.empty"
+                shutil.copyfile(schema_file, source)
+            os.replace(source, folder / f"{key}.parquet")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return len(months)
