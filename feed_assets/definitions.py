@@ -8,7 +8,14 @@ import dagster as dg
 
 from feed_assets.assets.ingestion import parsed_entries, raw_dumps
 from feed_assets.assets.papers import daily_feed_stats, papers
-from feed_assets.assets.trends import author_activity, category_trends, term_daily_counts, top_papers, trending_terms
+from feed_assets.assets.trends import (
+    author_activity,
+    category_trends,
+    term_bursts,
+    term_daily_counts,
+    top_papers,
+    trending_terms,
+)
 from feed_assets.assets.checks import quality_checks
 from feed_assets.automation.jobs import daily_feed_job
 from feed_assets.automation.progress import progress_logger
@@ -21,7 +28,7 @@ def build_definitions(data_dir: Path | None = None, sources: FeedSources | None 
     """Every asset, job and resource, for a data folder and sources (default: from the environment)."""
     return dg.Definitions(
         assets=[raw_dumps, parsed_entries, papers, daily_feed_stats,
-                term_daily_counts, trending_terms, top_papers, author_activity, category_trends],
+                term_daily_counts, trending_terms, term_bursts, top_papers, author_activity, category_trends],
         asset_checks=quality_checks,
         jobs=[daily_feed_job],
         schedules=[daily_feed_schedule],

@@ -15,6 +15,7 @@ from feed_assets.sources.arxiv import DEFAULT_CATEGORIES, ArxivApi
 from feed_assets.sources.http import HttpFetcher, RetryPolicy
 from feed_assets.sources.huggingface import HuggingFaceDailyPapers
 from feed_assets.sources.raw_store import RawStore
+from feed_assets.trends.bursts import BurstModel
 from feed_assets.trends.significance import TrendSettings, format_scales, parse_scales
 from feed_assets.warehouse.connection import prepare
 from feed_assets.warehouse.publish import publish_changes
@@ -92,13 +93,16 @@ class ArxivSource(HttpSettings):
 
 
 _TREND_DEFAULTS = TrendSettings()
+_BURST_DEFAULTS = BurstModel()
 
 
 class TrendSettingsResource(dg.ConfigurableResource):
     """How the rising-term lists are made: the time scales, the FDR level, support and list length.
 
     ``scales`` is ``name:window_days:baseline_days`` items joined by commas, from
-    ``TREND_SCALES`` (default ``week:7:28,month:30:90,quarter:91:182``).
+    ``TREND_SCALES`` (default ``week:7:28,month:30:90,quarter:91:182``). ``burst_ratio`` and
+    ``burst_gamma`` are the burst model's (``term_bursts``): a burst's rate over the term's
+    baseline rate, and the cost of entering a burst in units of ln(365).
     """
 
     scales: str = format_scales(_TREND_DEFAULTS.scales)
@@ -107,6 +111,11 @@ class TrendSettingsResource(dg.ConfigurableResource):
     min_total: int = _TREND_DEFAULTS.min_total
     top_n: int = _TREND_DEFAULTS.top_n
     confidence: float = _TREND_DEFAULTS.confidence
+    burst_ratio: float = _BURST_DEFAULTS.ratio
+    burst_gamma: float = _BURST_DEFAULTS.gamma
+
+    def burst_model(self) -> BurstModel:
+        return BurstModel(ratio=self.burst_ratio, gamma=self.burst_gamma)
 
     def settings(self) -> TrendSettings:
         return TrendSettings(scales=parse_scales(self.scales), fdr=self.fdr, min_support=self.min_support,

@@ -141,7 +141,7 @@ def test_backfill_is_one_run_one_line_per_step_and_says_which_warnings_are_expec
     assert any("papers done" in line and "papers 204 rows" in line for line in lines)
     assert any("parsed_entries: batch 1 of 1: 16 day(s), 210 entries, 5 rejected" in line for line in lines)
     assert "DEBUG" not in result.output and "Warning" not in result.output
-    assert "checks: 15 passed, 2 warning(s), 0 error(s)" in lines
+    assert "checks: 16 passed, 2 warning(s), 0 error(s)" in lines
     for check, why in EXPECTED_SAMPLE_WARNINGS.items():
         index = next(i for i, line in enumerate(lines) if line.startswith(f"  warning: {check} on "))
         assert lines[index + 1] == f"    expected on the bundled sample: {why}"

@@ -21,7 +21,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = Path(sys.executable).parent / "dagster"
 # every step of the job, in the order the in-process executor runs them
 STEPS = ("raw_dumps", "parsed_entries", "papers", "daily_feed_stats", "term_daily_counts", "trending_terms",
-         "top_papers", "author_activity", "category_trends")
+         "term_bursts", "top_papers", "author_activity", "category_trends")
 BOOKKEEPING = {"warehouse_writes", "table_changes", "reader_progress"}
 VOLATILE = {"raw_dumps": ("stored_at",), "fetch_log": ("fetched_at",)}
 

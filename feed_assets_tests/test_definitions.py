@@ -8,8 +8,8 @@ import dagster as dg
 from feed_assets.definitions import defs
 
 EXPECTED_ASSETS = {"raw_dumps", "paper_appearances", "rejected_entries", "papers", "daily_feed_stats",
-                   "term_daily_counts", "trending_terms", "top_papers", "paper_attention", "author_activity",
-                   "category_trends"}
+                   "term_daily_counts", "trending_terms", "term_bursts", "top_papers", "paper_attention",
+                   "author_activity", "category_trends"}
 
 
 def test_definitions_load_with_every_asset_job_schedule_sensor_and_check():
@@ -28,7 +28,7 @@ def test_definitions_load_with_every_asset_job_schedule_sensor_and_check():
         ("days_were_loaded", "raw_dumps"), ("days_were_loaded", "paper_appearances"),
         *(("rows_are_unique", table) for table in (
             "raw_dumps", "paper_appearances", "daily_feed_stats", "term_daily_counts", "trending_terms",
-            "top_papers", "paper_attention", "author_activity", "category_trends")),
+            "term_bursts", "top_papers", "paper_attention", "author_activity", "category_trends")),
     }
 
 
@@ -59,6 +59,7 @@ def test_lineage_runs_from_raw_bytes_to_stats():
     assert upstream["papers"] == {"paper_appearances"}
     assert upstream["daily_feed_stats"] == {"papers", "rejected_entries", "raw_dumps"}
     assert upstream["trending_terms"] == {"term_daily_counts"}
+    assert upstream["term_bursts"] == {"trending_terms", "term_daily_counts"}
     assert upstream["term_daily_counts"] == {"papers", "paper_appearances"}
 
 

@@ -12,7 +12,8 @@ from feed_assets.assets.checks import UNIQUE_KEY_TABLES, rows_are_unique
 from feed_assets.partitions import RANGE_START_TAG, range_tags
 from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
 
-TREND_ASSETS = {"term_daily_counts", "trending_terms", "top_papers", "author_activity", "category_trends"}
+TREND_ASSETS = {"term_daily_counts", "trending_terms", "term_bursts", "top_papers", "author_activity",
+                "category_trends"}
 
 
 def check_results(result) -> dict[str, dg.AssetCheckEvaluation]:

@@ -13,6 +13,7 @@ TREND_TABLES = {
     "trend_day_totals": "feed_date",
     "term_daily_counts": "feed_date, kind, term",
     "trending_terms": "feed_date, scale, kind, rank",
+    "term_bursts": "kind, term, burst_start",
     "top_papers": "period, period_start, rank",
     "paper_attention": "paper_id",
     "author_activity": "feed_date, author",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import shutil
 from collections import Counter
 
 import numpy as np
@@ -198,3 +199,57 @@ def test_a_stationary_background_has_few_bursts(planted_bursts):
     print(f"{len(bursting)} of {len(background)} background terms burst: {bursting[:10]}")
     assert len(background) > 200
     assert len(bursting) <= 0.02 * len(background)
+
+
+BURSTS = "select * from term_bursts order by kind, term, burst_start"
+BURST_STATE = "select * from term_burst_state order by kind, term, state"
+TAKE_OFF = """
+    select burst_start, burst_end, ongoing, peak_day, peak_share from term_bursts
+    where kind = 'text' and term = ? order by burst_start
+"""
+
+
+def burst_metadata(result) -> dict:
+    (event,) = [event for event in result.get_asset_materialization_events()
+                if event.asset_key.to_user_string() == "term_bursts"]
+    return {key: value.value for key, value in event.materialization.metadata.items()}
+
+
+def test_the_sample_topic_takes_off_once_and_days_run_forward_continue_to_the_rows_of_one_range_run(
+        sample_feed, tmp_path, instance):
+    from feed_assets.sample_data import RISING_TOPIC, RISING_TOPIC_START
+    from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
+
+    whole = sample_feed.materialize(SAMPLE_START, SAMPLE_END)
+    assert burst_metadata(whole)["full_rebuild"] is True
+    expected, state = sample_feed.query(BURSTS), sample_feed.query(BURST_STATE)
+    assert expected and len(state) == 2 * len({(kind, term) for kind, term, *_ in state})
+    # "when did X take off" is one query: the sample's rising topic, from its first days on, still going
+    (burst,) = sample_feed.query(TAKE_OFF, [RISING_TOPIC])
+    start, end, ongoing, peak_day, peak_share = burst
+    ((first_seen,),) = sample_feed.query(
+        "select min(feed_date) from term_daily_counts where kind = 'text' and term = ?", [RISING_TOPIC])
+    assert RISING_TOPIC_START <= first_seen <= start <= first_seen + dt.timedelta(days=3)
+    assert end is None and ongoing and start <= peak_day <= SAMPLE_END and peak_share > 0.1
+    # every burst is of a term once significant, and ends (if it does) where it started or later
+    assert sample_feed.query("""
+        select count(*) from term_bursts b
+        where not exists (select 1 from trending_terms t where t.kind = b.kind and t.term = b.term and t.significant)
+           or burst_end < burst_start or (burst_end is null) <> ongoing or peak_day < burst_start""") == [(0,)]
+
+    forward = Feed(tmp_path / "forward", instance)
+    shutil.copytree(sample_feed.inbox, forward.inbox)
+    day, continued = SAMPLE_START, 0
+    while day <= SAMPLE_END:
+        result = forward.materialize(day)
+        day += dt.timedelta(days=1)
+        continued += burst_metadata(result)["full_rebuild"] is False
+    # some days continued the stored state; the others recomputed every term, because a paper seen
+    # again on the new day had its first-seen day recounted in term_daily_counts (a changed day
+    # before the last one): both must give the rows of the one range run
+    assert continued > 0
+    assert forward.query(BURSTS) == expected
+    assert forward.query(BURST_STATE) == state
+    rerun = forward.materialize(SAMPLE_END)
+    assert forward.query(BURSTS) == expected and forward.query(BURST_STATE) == state
+    assert burst_metadata(rerun)["days_touched"] == 0

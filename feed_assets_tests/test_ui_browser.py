@@ -52,7 +52,7 @@ DG = VENV / "bin" / "dg"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 EXPECTED_UNPARTITIONED = ("paper_appearances", "rejected_entries", "papers", "daily_feed_stats", "term_daily_counts",
-                          "trending_terms", "top_papers", "author_activity", "category_trends")
+                          "trending_terms", "term_bursts", "top_papers", "author_activity", "category_trends")
 PROJECT_ASSETS = ("raw_dumps", "paper_appearances", "papers", "daily_feed_stats", "trending_terms", "top_papers")
 # the range launched from the Materialize dialog, and the one launched as one run from the launchpad:
 # the rest of the sample, whose last days hold its rising term (sample_data.RISING_TOPIC)

@@ -173,7 +173,7 @@ def sources_are_not_empty_on_weekdays(warehouse: Warehouse) -> dg.AssetCheckResu
 # table), and this check would show one if it did. The per-day tables are checked on the
 # run's days, the derived ones on the days their last materialization touched.
 UNIQUE_KEY_TABLES = ("raw_dumps", "paper_appearances", "daily_feed_stats", "term_daily_counts", "trending_terms",
-                     "top_papers", "paper_attention", "author_activity", "category_trends")
+                     "term_bursts", "top_papers", "paper_attention", "author_activity", "category_trends")
 PER_DAY_TABLES = ("raw_dumps", "paper_appearances")
 
 

@@ -14,6 +14,7 @@ from feed_assets.assets.papers import WAREHOUSE_FRESHNESS, derived_table, refres
 from feed_assets.reports.rising_terms_chart import render_rising_terms_chart
 from feed_assets.resources import WAREHOUSE_POOL, FeedStorage, TrendSettingsResource, Warehouse
 from feed_assets.trends.significance import TrendSettings, rank_comparisons
+from feed_assets.warehouse.bursts import refresh_term_bursts
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import column_schema_metadata
 from feed_assets.warehouse.trends import (
@@ -83,6 +84,41 @@ def trending_terms(warehouse: Warehouse, storage: FeedStorage,
         "dagster/row_count": rows,
         **refresh_metadata(refresh, "days"),
         **chart,
+    })
+
+
+@dg.asset(deps=["trending_terms", "term_daily_counts"], metadata=column_schema_metadata("term_bursts"),
+          **trend_asset)
+def term_bursts(warehouse: Warehouse, trend_settings: TrendSettingsResource) -> dg.MaterializeResult:
+    """When each term took off: one row per burst of every term that was ever significant in
+    ``trending_terms``, with its first and last day (none while it goes on), its peak share
+    of new papers and its weight (how strong it is).
+
+    A term's daily papers are read against the day's new papers with Kleinberg's two-state
+    model: a normal state at the term's share of new papers before it first became
+    significant (over the longest scale's baseline), and a burst state at twice that share
+    (``burst_ratio``); entering a burst costs ``burst_gamma`` times ln(365), so a day or two
+    of luck is not a burst. The cheapest sequence of states is found exactly, and the runs
+    of burst state are the bursts. Each run continues every term from where the last one
+    stopped, over the new days only; a day loaded before the last one recomputes every term.
+    Shows the bursts still going on at the feed's last day, strongest first.
+    """
+    config = trend_settings.settings()
+    with warehouse.connection() as con:
+        with warehouse.write(con):
+            refresh = refresh_term_bursts(con, config.scales, trend_settings.burst_model())
+        rows = con.execute("select count(*) from term_bursts").fetchone()[0]
+        ongoing = con.execute("""
+            select kind, term, burst_start, peak_day, round(100 * peak_share, 2) as "peak share %",
+                   round(weight, 1) as weight, burst_days
+            from term_bursts where ongoing order by weight desc, kind, term limit 10
+        """).df()
+        last_day = con.execute("select max(last_day) from term_burst_state").fetchone()[0]
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        **refresh_metadata(refresh, "terms"),
+        "last_day": last_day.isoformat() if last_day else "",
+        "bursting_on_the_last_day": markdown_table(ongoing),
     })
 
 

@@ -38,8 +38,8 @@ from feed_assets.warehouse.writes import transaction
 
 PUBLISHED_TABLES: tuple[str, ...] = (
     "raw_dumps", "paper_appearances", "rejected_entries", "papers", "daily_feed_stats", "fetch_log",
-    "trend_day_totals", "term_daily_counts", "trending_terms", "top_papers", "paper_attention", "author_activity",
-    "category_trends",
+    "trend_day_totals", "term_daily_counts", "trending_terms", "term_bursts", "top_papers", "paper_attention",
+    "author_activity", "category_trends",
 )
 QUERY_DATABASE = "query.duckdb"
 PUBLISHED_DIR = "published"

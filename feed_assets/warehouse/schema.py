@@ -173,6 +173,24 @@ TABLE_LIST: tuple[Table, ...] = (
                                             "feed's days on a feed younger than two windows)"),
         _required("baseline_days", "integer", "days of the baseline, just before the window"),
     ), day_column="feed_date", natural_key=("feed_date", "scale", "kind", "term")),
+    Table("term_bursts", "Each burst of each term that was ever significant in trending_terms: when its share "
+          "of new papers took off, until when, how high and how strongly (Kleinberg's two-state model, "
+          "trends/bursts.py).", (
+        _required("kind", "varchar", "'text', 'keyword' or 'category'"),
+        _required("term", "varchar", "the term"),
+        _required("burst_start", "date", "the first day of the burst: when the term took off"),
+        _c("burst_end", "date", "the last day of the burst (its last feed day with papers); null while it "
+                                "goes on"),
+        _required("ongoing", "boolean", "the burst goes on: the term is still in its burst state on the feed's "
+                                        "last day with papers"),
+        _required("peak_day", "date", "the burst's day with the largest share of new papers (the earliest on "
+                                      "a tie)"),
+        _required("peak_share", "double", "the term's papers over the day's new papers on peak_day"),
+        _required("weight", "double", "how strong the burst is: what its days save by being in the burst "
+                                      "state, the sum of cost(normal) - cost(burst) over them (Kleinberg's "
+                                      "weight; larger is stronger)"),
+        _required("burst_days", "integer", "feed days with new papers in the burst"),
+    ), day_column="burst_start", natural_key=("kind", "term", "burst_start")),
     Table("top_papers", "The most upvoted papers of each day and ISO week.", (
         _required("period", "varchar", "'day' or 'week' (ISO week, starting Monday)"),
         _required("period_start", "date", "the day, or the Monday of the week"),
@@ -207,6 +225,27 @@ TABLE_LIST: tuple[Table, ...] = (
         _required("papers", "integer", "papers first seen that day in the category"),
         _required("share", "double", "of the papers first seen that day"),
     ), day_column="feed_date", natural_key=("feed_date", "category")),
+    Table("term_burst_state", "Where the burst model of each tracked term stands after the last day it "
+          "ran over, so that the next run continues from it over the new days only (warehouse/bursts.py).", (
+        _required("kind", "varchar", "the term's kind"),
+        _required("term", "varchar", "the term"),
+        _required("state", "integer", "0: the best path ending in the normal state; 1: ending in a burst"),
+        _required("cost", "double", "the cost of that path, less the cheaper of the two (so one of them is 0)"),
+        _required("bursts", "struct(burst_start date, burst_end date, peak_day date, peak_share double, "
+                            "weight double, burst_days integer)[]",
+                  "that path's bursts, oldest first; for state 1 the last one is open (burst_end null)"),
+        _required("last_day", "date", "the last feed day with papers the model ran over"),
+        _required("first_significant_day", "date", "the first day the term was significant in trending_terms"),
+        _required("series_start", "date", "the first day of the term's series: the longest scale's window and "
+                                          "baseline before first_significant_day, or the feed's first day"),
+        _required("baseline_last_day", "date", "the last day of the baseline that gives baseline_rate: the "
+                                               "longest scale's baseline_days from series_start, and never "
+                                               "first_significant_day or later"),
+        _required("baseline_rate", "double", "(term papers + 1) / (new papers + 2) over the baseline: the "
+                                             "normal state's rate"),
+        _required("burst_rate", "double", "the burst state's rate: min(ratio * baseline_rate, 0.9999)"),
+        _required("transition_cost", "double", "the cost of entering a burst: gamma * ln(365)"),
+    ), natural_key=("kind", "term", "state")),
     # bookkeeping of the write path (see warehouse/changes.py)
     Table("warehouse_writes", "One row per committed write: the version its changes carry.", (
         _required("version", "bigint", "increases by one with each write"),
