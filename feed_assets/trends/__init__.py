@@ -11,6 +11,8 @@ call these functions.
   lower confidence bound of the rate ratio, kept even when nothing passes), each flagged
   ``significant`` by the exact conditional binomial test and Benjamini-Hochberg over the
   whole day.
+- ``bursts``: Kleinberg's two-state burst model over a term's daily papers against the day's
+  new papers, run forward so that a stored state continues over new days.
 - ``synthetic``: a seeded, stationary synthetic corpus with an optional planted trend, for
   tests and demos of the detector.
 """
