@@ -12,9 +12,11 @@ scale's baseline), ending before ``f`` on a young feed: that is the term before 
 no later day changes it. Days are the feed's days with new papers (``trend_day_totals``).
 
 **Refresh**: the changes of ``term_daily_counts``, ``trend_day_totals`` and ``trending_terms``
-are pulled. When every changed day comes after the stored ``last_day``, and every stored
-term is still tracked from the same first significant day under the same settings (the
-usual daily run), each stored term continues from its stored state over the new days only,
+are pulled. When every count day changed on or before the stored ``last_day`` is as it was
+(its new papers and a digest of its term counts, kept per day in ``term_burst_days``, are the
+same: a paper of an earlier day seen again makes ``term_daily_counts`` recount that day,
+usually to the same counts), and every stored term is still tracked from the same first
+significant day under the same settings (the usual daily run), each stored term continues from its stored state over the new days only,
 and a newly tracked term runs from its ``series_start`` (a few hundred days): the cost is
 bounded by the new days and the tracked terms, not by the feed's age. Otherwise (a day
 loaded before the last one, a term whose first significant day moved, changed settings, the
@@ -88,7 +90,9 @@ def refresh_term_bursts(con: duckdb.DuckDBPyConnection, scales: Sequence[Scale],
     tracked = {(kind, term): values for kind, term, *values in con.execute(
         f"select kind, term, {', '.join(_TERM_COLUMNS)} from burst_terms order by kind, term").fetchall()}
     stored = _stored_state(con)
-    full = changes.full or not stored or not _continues(con, changes, stored, tracked, model)
+    _digest_days(con, None if changes.full else changes.days("term_daily_counts", "trend_day_totals"))
+    full = changes.full or not stored or not _continues(con, stored, tracked, model)
+    _keep_digests(con, full, every_day_read=changes.full)
     if full:
         stored = {}
     last_stored = max((row["last_day"] for row in stored.values()), default=None)
@@ -138,14 +142,51 @@ def _stored_state(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict]
     return found
 
 
-def _continues(con: duckdb.DuckDBPyConnection, changes, stored: dict, tracked: dict, model: BurstModel) -> bool:
-    """Whether the stored state can be continued: no changed day on or before the stored last
-    day, and every stored term tracked as before under the same model."""
+def _digest_days(con: duckdb.DuckDBPyConnection, days_sql: str | None) -> None:
+    """Temp table ``burst_digests``: for the days of ``days_sql`` (every day if None) that the
+    feed has, their new papers and a digest of all their term counts, to tell a recounted day
+    that came out the same (a paper of that day seen again) from one that changed."""
+    scope = "true" if days_sql is None else f"feed_date in (select day from ({days_sql}))"
+    con.execute(f"""
+        create or replace temp table burst_digests as
+        select t.feed_date, t.new_papers, coalesce(c.counts_digest, 0::ubigint) as counts_digest
+        from (select feed_date, new_papers from trend_day_totals where {scope}) t
+        left join (select feed_date, bit_xor(hash(kind, term, papers)) as counts_digest from term_daily_counts
+                   where {scope} group by feed_date) c using (feed_date)
+    """)
+    con.execute("create or replace temp table burst_digest_days as select feed_date from trend_day_totals where false")
+    if days_sql is not None:
+        con.execute(f"insert into burst_digest_days select distinct day from ({days_sql})")
+
+
+def _keep_digests(con: duckdb.DuckDBPyConnection, full: bool, every_day_read: bool) -> None:
+    """Store the digests of the days just read; on a full run, of every day."""
+    if full:
+        if not every_day_read:
+            _digest_days(con, None)
+        con.execute("delete from term_burst_days")
+    else:
+        con.execute("delete from term_burst_days where feed_date in (select feed_date from burst_digest_days)")
+    con.execute("insert into term_burst_days select * from burst_digests")
+    con.execute("drop table burst_digests")
+    con.execute("drop table burst_digest_days")
+
+
+def _continues(con: duckdb.DuckDBPyConnection, stored: dict, tracked: dict, model: BurstModel) -> bool:
+    """Whether the stored state can be continued: every count day changed on or before the
+    stored last day is as it was (same new papers, same term counts), and every stored term is
+    tracked from the same first significant day under the same model. (What changed in
+    ``trending_terms`` matters only through the tracked terms, compared here directly.)"""
     last = max(row["last_day"] for row in stored.values())
     if len({row["last_day"] for row in stored.values()}) != 1:
         return False
-    changed_before = con.execute(f"select count(*) from ({changes.days(*READS)}) where day <= ?",
-                                 [last]).fetchall()[0][0]
+    changed_before = con.execute("""
+        select count(*) from burst_digest_days d
+        left join term_burst_days s using (feed_date)
+        left join burst_digests n using (feed_date)
+        where d.feed_date <= ? and (s.new_papers is distinct from n.new_papers
+                                    or s.counts_digest is distinct from n.counts_digest)
+    """, [last]).fetchall()[0][0]
     if changed_before:
         return False
     return all(

@@ -246,6 +246,13 @@ TABLE_LIST: tuple[Table, ...] = (
         _required("burst_rate", "double", "the burst state's rate: min(ratio * baseline_rate, 0.9999)"),
         _required("transition_cost", "double", "the cost of entering a burst: gamma * ln(365)"),
     ), natural_key=("kind", "term", "state")),
+    Table("term_burst_days", "What the burst model read of each feed day, to tell a recounted day that came out "
+          "the same from one that changed (warehouse/bursts.py).", (
+        FEED_DATE,
+        _required("new_papers", "integer", "the day's new papers (trend_day_totals)"),
+        _required("counts_digest", "ubigint", "bit_xor of hash(kind, term, papers) over the day's "
+                                              "term_daily_counts (0 for none)"),
+    ), natural_key=("feed_date",)),
     # bookkeeping of the write path (see warehouse/changes.py)
     Table("warehouse_writes", "One row per committed write: the version its changes carry.", (
         _required("version", "bigint", "increases by one with each write"),
