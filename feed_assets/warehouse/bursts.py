@@ -16,11 +16,12 @@ are pulled. When every count day changed on or before the stored ``last_day`` is
 (its new papers and a digest of its term counts, kept per day in ``term_burst_days``, are the
 same: a paper of an earlier day seen again makes ``term_daily_counts`` recount that day,
 usually to the same counts), and every stored term is still tracked from the same first
-significant day under the same settings (the usual daily run), each stored term continues from its stored state over the new days only,
-and a newly tracked term runs from its ``series_start`` (a few hundred days): the cost is
-bounded by the new days and the tracked terms, not by the feed's age. Otherwise (a day
-loaded before the last one, a term whose first significant day moved, changed settings, the
-first run) every tracked term runs from its ``series_start``. Both do the same floating-point
+significant day under the same settings (the usual daily run), each stored term continues
+from its stored state over the new days only, and a newly tracked term runs from its
+``series_start`` (a few hundred days): the cost is bounded by the new days and the tracked
+terms, not by the feed's age. Otherwise (a day loaded before the last one or changed, a
+term whose first significant day moved, changed settings, the first run) every tracked term
+runs from its ``series_start``. Both do the same floating-point
 operations in the same order, so they give the same rows, whatever the order days came in.
 
 ``term_bursts`` is then brought to the new rows by difference: only rows that changed are
@@ -293,8 +294,10 @@ def _burst_struct(burst: Burst) -> dict:
 def _write_differences(con: duckdb.DuckDBPyConnection, version: int) -> list[dt.date]:
     """Make ``term_bursts`` equal ``bursts_new``, touching only the rows that differ; record their
     ``burst_start`` days as changed and return them."""
-    con.execute("create or replace temp table bursts_removed as select * from term_bursts except select * from bursts_new")
-    con.execute("create or replace temp table bursts_added as select * from bursts_new except select * from term_bursts")
+    con.execute("create or replace temp table bursts_removed as "
+                "select * from term_bursts except select * from bursts_new")
+    con.execute("create or replace temp table bursts_added as "
+                "select * from bursts_new except select * from term_bursts")
     con.execute("create or replace temp table bursts_changed as "
                 "select burst_start as feed_date from bursts_removed union select burst_start from bursts_added")
     record_changes(con, version, "term_bursts", "select feed_date as day, null as paper_id from bursts_changed")
