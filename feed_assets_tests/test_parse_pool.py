@@ -90,3 +90,22 @@ def test_a_dump_that_breaks_the_parser_costs_its_day_only(sample_dumps):
     assert "broken.json" in parsed.failed[broken.feed_date]
     assert broken.feed_date not in parsed.loaded_days
     assert set(parsed.loaded_days) >= {dump.feed_date for dump in dumps} - {broken.feed_date}
+
+
+def test_bytes_missing_from_the_raw_store_cost_their_day_and_name_the_file(sample_dumps, tmp_path, monkeypatch):
+    """The workers read the raw store themselves (the bytes never pass between processes)."""
+    from feed_assets.sources.raw_store import RawStore
+
+    dumps, blobs = sample_dumps
+    store = RawStore(tmp_path / "raw")
+    for data in blobs.values():
+        store.put(data)
+    shared = {dump.sha256 for dump in dumps if sum(other.sha256 == dump.sha256 for other in dumps) > 1}
+    lost = [dump for dump in dumps if dump.sha256 not in shared][-1]  # bytes of one day only
+    store.path_for(lost.sha256).unlink()
+    monkeypatch.setattr(parse_pool, "POOL_THRESHOLD_BYTES", 0)
+    with DumpParser(store.get, workers=2) as parser:
+        parsed = parser.parse(dumps)
+        assert parser._pool is not None
+    assert str(store.path_for(lost.sha256)) in parsed.failed[lost.feed_date]
+    assert parsed.loaded_days == sorted({dump.feed_date for dump in dumps} - {lost.feed_date})

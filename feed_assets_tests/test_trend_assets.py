@@ -61,17 +61,22 @@ def test_the_sample_days_fill_every_trend_table_and_a_chart(sample_feed: Feed):
 
 def test_days_run_one_by_one_in_reverse_give_the_tables_of_one_range_run_and_reruns_change_nothing(
         sample_feed: Feed, tmp_path, instance):
-    reverse = Feed(tmp_path / "reverse", instance)
-    shutil.copytree(sample_feed.inbox, reverse.inbox)
-    sample_feed.materialize(SAMPLE_START, SAMPLE_END)
-    expected = trend_snapshot(sample_feed)
+    # the sample's last ten days, which hold its rising topic and three weekend days: ten one-day runs
+    first = SAMPLE_END - dt.timedelta(days=9)
+    one_run, reverse = Feed(tmp_path / "one_run", instance), Feed(tmp_path / "reverse", instance)
+    for feed in (one_run, reverse):
+        for day in (first + dt.timedelta(days=n) for n in range(10)):
+            shutil.copytree(sample_feed.inbox / day.isoformat(), feed.inbox / day.isoformat())
+    assert one_run.materialize(first, SAMPLE_END).success
+    expected = trend_snapshot(one_run)
+    assert expected["trending_terms"], "ten days should already show rising terms"
     day = SAMPLE_END
-    while day >= SAMPLE_START:
+    while day >= first:
         reverse.materialize(day)
         day -= dt.timedelta(days=1)
     assert trend_snapshot(reverse) == expected
-    assert reverse.snapshot() == sample_feed.snapshot()  # and every table before the trends
-    reverse.materialize(dt.date(2024, 3, 6))
+    assert reverse.snapshot() == one_run.snapshot()  # and every table before the trends
+    reverse.materialize(first + dt.timedelta(days=3))
     assert trend_snapshot(reverse) == expected
 
 

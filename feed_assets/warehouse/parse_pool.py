@@ -69,10 +69,12 @@ def day_batches(dumps: Sequence[StoredDump], max_bytes: int = BATCH_BYTES) -> It
         yield batch
 
 
-def _parse(args: tuple[dt.date, str, str, bytes]):
+def _parse(job: tuple[Callable[[str], bytes], dt.date, str, str]):
+    """Load and parse one stored dump (in a worker: the bytes never pass between processes)."""
+    load, feed_date, sha256, origin = job
     try:
-        return parse_dump_columns(*args)
-    except Exception as error:  # a parser bug must cost its day, not the run: reported by name
+        return parse_dump_columns(feed_date, sha256, origin, load(sha256))
+    except Exception as error:  # unreadable bytes or a parser bug must cost the day, not the run
         return error
 
 
@@ -110,7 +112,7 @@ class DumpParser:
         On the pool the batch's dumps are handed to the workers at once, so the caller can
         write the previous batch while they parse this one; without a pool nothing is done
         until the result is asked for."""
-        jobs = ((dump.feed_date, dump.sha256, dump.origin, self._load(dump.sha256)) for dump in batch)
+        jobs = [(self._load, dump.feed_date, dump.sha256, dump.origin) for dump in batch]
         pool = self._executor() if sum(dump.size_bytes for dump in batch) >= POOL_THRESHOLD_BYTES else None
         results = pool.map(_parse, jobs) if pool else map(_parse, jobs)
         return lambda: _collect(batch, results)
