@@ -12,7 +12,7 @@ table: it rewrites the month files of exactly the days whose rows changed since 
 published, with one ``COPY ... PARTITION_BY`` per table, so a long backfill's copy advances
 with each commit, and a day's run costs what its month holds, whatever the history. Files
 are a month, not a day, because a file costs about half a millisecond to write whatever it
-holds: ten years of twelve tables are 1,440 month files instead of 44,000 day files. A crash
+holds: ten years of a table are 120 month files instead of 3,650 day files. A crash
 before it runs leaves the changes pending for the next write.
 
 - A month's file is written beside its final name and renamed over it: a reader sees the
