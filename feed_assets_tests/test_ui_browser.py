@@ -52,7 +52,8 @@ DG = VENV / "bin" / "dg"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 EXPECTED_UNPARTITIONED = ("paper_appearances", "rejected_entries", "papers", "daily_feed_stats", "term_daily_counts",
-                          "trending_terms", "term_bursts", "top_papers", "author_activity", "category_trends")
+                          "trending_terms", "term_bursts", "top_papers", "paper_attention", "author_activity",
+                          "category_trends")
 PROJECT_ASSETS = ("raw_dumps", "paper_appearances", "papers", "daily_feed_stats", "trending_terms", "top_papers")
 # the range launched from the Materialize dialog, and the one launched as one run from the launchpad:
 # the rest of the sample, whose last days hold its rising term (sample_data.RISING_TOPIC)
@@ -305,8 +306,14 @@ def test_the_ui_launches_ranges_as_the_readme_says_and_shows_each_days_numbers(d
             rising = [term for (term,) in con.execute(
                 "select term from trending_terms where feed_date = ? order by kind, rank", [SAMPLE_END]).fetchall()]
         assert RISING_TOPIC in rising  # the sample's planted phrase rose over its last days
-        expect(page.get_by_text(RISING_TOPIC, exact=True).first).to_be_visible()
-        page.get_by_text("[Show Markdown]").first.click()  # the "chart" entry opens in a dialog
+
+        def show_markdown(entry: str) -> None:  # a Markdown entry opens in a dialog
+            page.locator("tr", has=page.get_by_text(entry, exact=True)).get_by_text("[Show Markdown]").click()
+
+        show_markdown("top_terms_week")  # the week's ranked list holds the planted phrase
+        expect(page.get_by_role("dialog").get_by_text(RISING_TOPIC, exact=True).first).to_be_visible()
+        page.get_by_role("button", name="Close").click()
+        show_markdown("chart")
         chart = page.locator("img[src^='data:image/png']").first  # the rising-terms chart, in the metadata
         expect(chart).to_be_visible()
         assert chart.evaluate("image => image.naturalWidth") > 0
