@@ -160,27 +160,24 @@ def rising_terms_report(con: duckdb.DuckDBPyConnection, storage: FeedStorage, re
     }
 
 
+def _upvotes_spec(name: str, description: str) -> dg.AssetSpec:
+    """A table of the ``top_papers`` step: it reads the papers and the appearances' upvotes."""
+    return dg.AssetSpec(name, deps=["papers", "paper_appearances"], group_name="trends", kinds={"duckdb"},
+                        metadata=column_schema_metadata(name), freshness_policy=WAREHOUSE_FRESHNESS,
+                        description=description)
+
+
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            "top_papers", deps=["papers", "paper_appearances"], group_name="trends", kinds={"duckdb"},
-            metadata=column_schema_metadata("top_papers"), freshness_policy=WAREHOUSE_FRESHNESS,
-            description=(
-                "The most upvoted papers of each day and of each ISO week (upvotes as last seen), with "
-                "title, arXiv link, and the upvote history across fetches when a paper was seen more than "
-                "once. Recomputes the days (and their weeks) that list a changed entry or paper."
-            ),
-        ),
-        dg.AssetSpec(
-            "paper_attention", deps=["papers", "paper_appearances"], group_name="trends", kinds={"duckdb"},
-            metadata=column_schema_metadata("paper_attention"), freshness_policy=WAREHOUSE_FRESHNESS,
-            description=(
-                "How fast each paper gains upvotes: upvotes as first and as last seen across the HF "
-                "listings that showed them, and upvotes gained per day between the two (what is gaining "
-                "attention now). Written in the same step as top_papers, from the same history; "
-                "recomputes the papers whose entries or merged row changed."
-            ),
-        ),
+        _upvotes_spec("top_papers", (
+            "The most upvoted papers of each day and of each ISO week (upvotes as last seen), with "
+            "title, arXiv link, and the upvote history across fetches when a paper was seen more than "
+            "once. Recomputes the days (and their weeks) that list a changed entry or paper.")),
+        _upvotes_spec("paper_attention", (
+            "How fast each paper gains upvotes: upvotes as first and as last seen across the HF "
+            "listings that showed them, and upvotes gained per day between the two (what is gaining "
+            "attention now). Written in the same step as top_papers, from the same history; "
+            "recomputes the papers whose entries or merged row changed.")),
     ],
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
