@@ -38,14 +38,15 @@ run: install $(DAGSTER_HOME)/dagster.yaml ## materialize every asset over all th
 	@echo
 	@$(FEED) summary
 
-# the tests run on two workers, a test file each at a time (module fixtures are built once)
+# the tests run on two workers, a test file each at a time (module fixtures are built once), in
+# the collection's order (conftest puts the longest files first; xdist would order files by test count)
 TEST_WORKERS ?= 2
 
 test: dev ## run every test (what CI runs), on TEST_WORKERS (default 2) workers
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: dev ## run the fast tests only: parsers, rules, statistics, warehouse SQL (no whole-pipeline runs)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow"
 
 ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon (schedules, sensor, run queue) on http://127.0.0.1:3000
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(DG) dev -h 127.0.0.1 -p 3000

@@ -237,11 +237,14 @@ def test_the_sample_topic_takes_off_once_and_days_run_forward_continue_to_the_ro
         where not exists (select 1 from trending_terms t where t.kind = b.kind and t.term = b.term and t.significant)
            or burst_end < burst_start or (burst_end is null) <> ongoing or peak_day < burst_start""") == [(0,)]
 
+    # the first days in one run, then the last six one at a time, each continuing the stored state
     forward = Feed(tmp_path / "forward", instance)
     shutil.copytree(sample_feed.inbox, forward.inbox)
-    day, continued = SAMPLE_START, 0
+    split = SAMPLE_END - dt.timedelta(days=6)
+    assert forward.materialize(SAMPLE_START, split).success
+    day, continued = split + dt.timedelta(days=1), 0
     while day <= SAMPLE_END:
-        had_state = day > SAMPLE_START and forward.query("select count(*) from term_burst_state") != [(0,)]
+        had_state = forward.query("select count(*) from term_burst_state") != [(0,)]
         result = forward.materialize(day)
         # a run with a stored state continues it over the new day; one without has no term to run
         assert burst_metadata(result)["full_rebuild"] is not had_state, day
