@@ -51,6 +51,16 @@ def day_numbers(days: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return days.cast(pa.int32()).to_numpy().astype(np.int64)
 
 
+def day_number(day: dt.date) -> int:
+    """One day as its number of days since 1970-01-01 (as ``day_numbers``)."""
+    return (day - _EPOCH).days
+
+
+def day_of_number(number: int) -> dt.date:
+    """The day a number of ``day_number`` stands for."""
+    return _EPOCH + dt.timedelta(days=int(number))
+
+
 def windowed_counts(counts: pa.Table, n_terms: int, comparisons: Sequence[Comparison], min_total: int,
                     period_papers: Sequence[tuple[int, int]] | None = None) -> WindowedCounts:
     """The window and baseline counts of every (comparison, term) with at least ``max(min_total,
@@ -68,7 +78,7 @@ def windowed_counts(counts: pa.Table, n_terms: int, comparisons: Sequence[Compar
     empty = WindowedCounts(*(np.zeros(0, dtype=np.int64) for _ in range(4)), tested)
     if not comparisons or counts.num_rows == 0 or n_terms == 0:
         return empty
-    ends = np.array([(c.day - _EPOCH).days for c in comparisons], dtype=np.int64)
+    ends = np.array([day_number(c.day) for c in comparisons], dtype=np.int64)
     starts = ends - np.array([c.window_days + c.baseline_days for c in comparisons], dtype=np.int64) + 1
     first, last = int(starts.min()), int(ends.max())
     n_days = last - first + 1

@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from feed_assets.trends.bursts import Burst, BurstModel, ForwardState, TermPaths, baseline_rate, log_rates
 from feed_assets.trends.significance import Scale
-from feed_assets.trends.windows import day_numbers
+from feed_assets.trends.windows import day_number, day_numbers, day_of_number
 from feed_assets.warehouse.changes import next_version, pull, record_changes
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.writes import insert_rows
@@ -48,18 +48,9 @@ from feed_assets.warehouse.writes import insert_rows
 READS = ("term_daily_counts", "trend_day_totals", "trending_terms")
 # (terms x days) counts held at once: terms are run in chunks that fit
 GRID_CELLS = 1 << 22
-_EPOCH = dt.date(1970, 1, 1)
 _BURST = pa.struct([("burst_start", pa.date32()), ("burst_end", pa.date32()), ("peak_day", pa.date32()),
                     ("peak_share", pa.float64()), ("weight", pa.float64()), ("burst_days", pa.int32())])
 _TERM_COLUMNS = ("first_significant_day", "series_start", "baseline_last_day")
-
-
-def _day(number: int) -> dt.date:
-    return _EPOCH + dt.timedelta(days=int(number))
-
-
-def _number(day: dt.date) -> int:
-    return (day - _EPOCH).days
 
 
 def series_scale(scales: Sequence[Scale]) -> Scale:
@@ -109,7 +100,7 @@ def refresh_term_bursts(con: duckdb.DuckDBPyConnection, scales: Sequence[Scale],
         else:
             plan.append((key, series_start, TermPaths.start(), rates[key]))
     grid = _grid(con, min((start for _, start, _, _ in plan), default=None))
-    last_day = _day(grid[0][-1]) if len(grid[0]) else last_stored
+    last_day = day_of_number(grid[0][-1]) if len(grid[0]) else last_stored
     con.execute("create or replace temp table bursts_new as select * from term_bursts limit 0")
     con.execute("delete from term_burst_state")
     chunk = max(1, GRID_CELLS // max(1, len(grid[0])))
@@ -135,9 +126,7 @@ def _stored_state(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict]
             "costs": [0.0, 0.0], "bursts": [(), ()], "last_day": last_day, "baseline_rate": p0, "burst_rate": p1,
             "transition_cost": tau, "series": [first_significant_day, series_start, baseline_last_day]})
         entry["costs"][state] = cost
-        entry["bursts"][state] = tuple(
-            Burst(_number(b["burst_start"]), None if b["burst_end"] is None else _number(b["burst_end"]),
-                  _number(b["peak_day"]), b["peak_share"], b["weight"], b["burst_days"]) for b in bursts)
+        entry["bursts"][state] = tuple(_burst_of_struct(burst) for burst in bursts)
     for entry in found.values():
         entry["paths"] = TermPaths(tuple(entry["costs"]), tuple(entry["bursts"]))
     return found
@@ -239,7 +228,7 @@ def _run_chunk(con: duckdb.DuckDBPyConnection, plan: list, grid: tuple[np.ndarra
     ``term_burst_state`` and their best path's bursts into ``bursts_new``."""
     days, totals = grid
     keys = [key for key, _, _, _ in plan]
-    starts = np.array([_number(start) for _, start, _, _ in plan], dtype=np.int64)
+    starts = np.array([day_number(start) for _, start, _, _ in plan], dtype=np.int64)
     con.execute("""
         create or replace temp table burst_chunk as
         select unnest(?::varchar[]) as kind, unnest(?::varchar[]) as term, unnest(?::date[]) as from_day,
@@ -250,14 +239,14 @@ def _run_chunk(con: duckdb.DuckDBPyConnection, plan: list, grid: tuple[np.ndarra
         rows = con.sql("""
             select c.feed_date, t.term_index, c.papers from term_daily_counts c join burst_chunk t using (kind, term)
             where c.feed_date >= t.from_day and c.feed_date >= ?
-        """, params=[_day(days[0])]).to_arrow_table()
+        """, params=[day_of_number(days[0])]).to_arrow_table()
         day = day_numbers(rows["feed_date"])
         column = np.minimum(np.searchsorted(days, day), len(days) - 1)
         on_grid = days[column] == day  # a term's papers are on a day with new papers; anything else is skipped
         counts[rows["term_index"].to_numpy()[on_grid], column[on_grid]] = rows["papers"].to_numpy()[on_grid]
     con.execute("drop table burst_chunk")
     rates = [p0 for _, _, _, p0 in plan]
-    last = -1 if last_stored is None else _number(last_stored)
+    last = -1 if last_stored is None else day_number(last_stored)
     state = ForwardState([paths for _, _, paths, _ in plan], [last] * len(plan))
     state.advance(days, totals, counts, np.searchsorted(days, starts), log_rates(rates, model), model.transition_cost)
     state_rows: dict[str, list] = {name: [] for name in (
@@ -274,9 +263,8 @@ def _run_chunk(con: duckdb.DuckDBPyConnection, plan: list, grid: tuple[np.ndarra
                     model.transition_cost)):
                 state_rows[name].append(value)
         for burst in paths.best():
-            for name, value in zip(burst_rows, (
-                    kind, term, _day(burst.start), None if burst.ongoing else _day(burst.end), burst.ongoing,
-                    _day(burst.peak_day), burst.peak_share, burst.weight, burst.days)):
+            row = {"kind": kind, "term": term, "ongoing": burst.ongoing, **_burst_struct(burst)}
+            for name, value in row.items():
                 burst_rows[name].append(value)
     if last_day is not None:
         insert_rows(con, "term_burst_state", pa.table({
@@ -286,9 +274,18 @@ def _run_chunk(con: duckdb.DuckDBPyConnection, plan: list, grid: tuple[np.ndarra
 
 
 def _burst_struct(burst: Burst) -> dict:
-    return {"burst_start": _day(burst.start), "burst_end": None if burst.ongoing else _day(burst.end),
-            "peak_day": _day(burst.peak_day), "peak_share": burst.peak_share, "weight": burst.weight,
+    """A burst as the columns ``term_bursts`` and the stored paths give it (``_BURST``)."""
+    return {"burst_start": day_of_number(burst.start),
+            "burst_end": None if burst.ongoing else day_of_number(burst.end),
+            "peak_day": day_of_number(burst.peak_day), "peak_share": burst.peak_share, "weight": burst.weight,
             "burst_days": burst.days}
+
+
+def _burst_of_struct(struct: dict) -> Burst:
+    """The burst ``_burst_struct`` wrote."""
+    end = struct["burst_end"]
+    return Burst(day_number(struct["burst_start"]), None if end is None else day_number(end),
+                 day_number(struct["peak_day"]), struct["peak_share"], struct["weight"], struct["burst_days"])
 
 
 def _write_differences(con: duckdb.DuckDBPyConnection, version: int) -> list[dt.date]:
