@@ -219,7 +219,7 @@ class ForwardState:
             "cost", "offset", "closed", "open_start", "open_last", "open_peak_day", "open_peak_share",
             "open_weight", "open_days")}
         counts = counts[order]
-        lp0, lq0, lp1, lq1 = (log_rates[order, column] for column in range(4))
+        rates = log_rates[order]
         cost, closed = work["cost"], work["closed"]
         start, peak_day, peak_share = work["open_start"], work["open_peak_day"], work["open_peak_share"]
         weight, burst_days, offset = work["open_weight"], work["open_days"], work["offset"]
@@ -230,9 +230,7 @@ class ForwardState:
                 continue
             day, total = int(days[column]), int(totals[column])
             r = counts[:k, column]
-            rest = total - r
-            e0 = -(r * lp0[:k] + rest * lq0[:k])
-            e1 = -(r * lp1[:k] + rest * lq1[:k])
+            e0, e1 = emission_costs(r, total, rates[:k])
             c0, c1 = cost[:k, 0], cost[:k, 1]
             from1 = c1 < c0  # the best path into state 0 comes from 1: it closes a burst
             entering = c0 + transition_cost
@@ -276,12 +274,13 @@ def log_rates(baseline_rates: Sequence[float], model: BurstModel) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(len(rows), 4)
 
 
-def emission_costs(r: np.ndarray, d: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cost of each day in state 0 and in state 1 for one term (``rates`` a row of ``log_rates``),
-    with the operations ``advance`` does."""
+def emission_costs(r: np.ndarray, d: np.ndarray | int, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cost of ``r`` papers with the term out of ``d`` in state 0 and in state 1: for one term
+    over days (``rates`` a row of ``log_rates``), or for many terms on one day (``rates`` their
+    rows). ``advance`` steps with it."""
     r = np.asarray(r, dtype=np.int64)
     rest = np.asarray(d, dtype=np.int64) - r
-    return -(r * rates[0] + rest * rates[1]), -(r * rates[2] + rest * rates[3])
+    return -(r * rates[..., 0] + rest * rates[..., 1]), -(r * rates[..., 2] + rest * rates[..., 3])
 
 
 def run_bursts(days: np.ndarray, totals: np.ndarray, counts: np.ndarray, baseline_rates: Sequence[float],
