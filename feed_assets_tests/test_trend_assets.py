@@ -80,6 +80,29 @@ def test_days_run_one_by_one_in_reverse_give_the_tables_of_one_range_run_and_rer
     assert trend_snapshot(reverse) == expected
 
 
+def test_a_range_counted_and_ranked_in_small_batches_gives_the_tables_of_one_batch(
+        sample_feed: Feed, tmp_path, instance, monkeypatch):
+    from feed_assets.warehouse import trends
+
+    assert sample_feed.materialize(SAMPLE_START, SAMPLE_END).success
+    expected = trend_snapshot(sample_feed)
+    small = Feed(tmp_path / "small", instance)
+    shutil.copytree(sample_feed.inbox, small.inbox)
+    # a few days' papers per term chunk and per trend batch, and at most two days per trend batch
+    monkeypatch.setattr(trends, "TERM_CHUNK_PAPERS", 30)
+    monkeypatch.setattr(trends, "TREND_PAPERS_PER_BATCH", 30)
+    monkeypatch.setattr(trends, "TREND_DAYS_PER_BATCH", 2)
+    assert small.materialize(SAMPLE_START, SAMPLE_END).success
+    assert trend_snapshot(small) == expected
+    # the range was cut: in order, whole days, within the bounds (a bigger day alone)
+    days = small.query("select feed_date, new_papers from trend_day_totals order by 1")
+    papers = dict(days)
+    for groups in (trends._day_groups(days, 30), trends._day_groups(days, 30, 2)):
+        assert len(groups) > 3 and [day for group in groups for day in group] == [day for day, _ in days]
+        assert all(len(group) == 1 or sum(papers[day] for day in group) <= 30 for group in groups)
+    assert all(len(group) <= 2 for group in trends._day_groups(days, 30, 2))
+
+
 def test_a_planted_trend_is_found_end_to_end(feed: Feed):
     from feed_assets.trends.synthetic import PlantedTrend, synthetic_corpus
 

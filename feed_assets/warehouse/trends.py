@@ -95,7 +95,7 @@ def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
     """)
     totals = con.execute("select feed_date, new_papers from trend_day_totals "
                          "where feed_date in (select feed_date from trend_days) order by 1").fetchall()
-    for first, last in _chunks(totals, TERM_CHUNK_PAPERS):
+    for first, last in ((run[0], run[-1]) for run in _day_groups(totals, TERM_CHUNK_PAPERS)):
         count_terms(con, f"select paper_id, first_seen_date as feed_date, title, abstract, keywords, categories "
                          f"from ({FIRST_SEEN_PAPERS_BETWEEN})", "term_daily_counts", [first, last])
     days = [day for day, _ in totals]
@@ -103,18 +103,19 @@ def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
     return Refresh(len(days), days, changes.full)
 
 
-def _chunks(day_counts: list[tuple[dt.date, int]], most: int) -> list[tuple[dt.date, dt.date]]:
-    """Consecutive runs of days (first, last) holding at most ``most`` papers each (a day with
-    more is a run of its own)."""
-    runs: list[list[dt.date]] = []
+def _day_groups(day_counts: list[tuple[dt.date, int]], most_papers: int,
+                most_days: int | None = None) -> list[list[dt.date]]:
+    """The days, in order, cut into groups holding at most ``most_papers`` papers (a day with more
+    is a group of its own) and, if given, at most ``most_days`` days."""
+    groups: list[list[dt.date]] = []
     held = 0
     for day, papers in day_counts:
-        if not runs or held + papers > most:
-            runs.append([])
+        if not groups or held + papers > most_papers or (most_days is not None and len(groups[-1]) >= most_days):
+            groups.append([])
             held = 0
-        runs[-1].append(day)
+        groups[-1].append(day)
         held += papers
-    return [(run[0], run[-1]) for run in runs]
+    return groups
 
 
 def refresh_trending_terms(con: duckdb.DuckDBPyConnection, scales: Sequence[Scale], min_total: int,
@@ -170,15 +171,7 @@ def _batches(con: duckdb.DuckDBPyConnection) -> list[list[dt.date]]:
         select d.feed_date, coalesce(t.new_papers, 0) from trend_days d
         left join trend_day_totals t using (feed_date) order by 1
     """).fetchall()
-    batches: list[list[dt.date]] = []
-    held = 0
-    for day, papers in rows:
-        if not batches or held + papers > TREND_PAPERS_PER_BATCH or len(batches[-1]) >= TREND_DAYS_PER_BATCH:
-            batches.append([])
-            held = 0
-        batches[-1].append(day)
-        held += papers
-    return batches
+    return _day_groups(rows, TREND_PAPERS_PER_BATCH, TREND_DAYS_PER_BATCH)
 
 
 def _comparisons(con: duckdb.DuckDBPyConnection, run: list[dt.date], scales: tuple[Scale, ...],
