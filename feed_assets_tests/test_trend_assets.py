@@ -88,10 +88,11 @@ def test_a_range_counted_and_ranked_in_small_batches_gives_the_tables_of_one_bat
     expected = trend_snapshot(sample_feed)
     small = Feed(tmp_path / "small", instance)
     shutil.copytree(sample_feed.inbox, small.inbox)
-    # a few days' papers per term chunk and per trend batch, and at most two days per trend batch
+    # a few days' papers per term chunk, per trend read and per ranked part, and at most four days a read
     monkeypatch.setattr(trends, "TERM_CHUNK_PAPERS", 30)
-    monkeypatch.setattr(trends, "TREND_PAPERS_PER_BATCH", 30)
-    monkeypatch.setattr(trends, "TREND_DAYS_PER_BATCH", 2)
+    monkeypatch.setattr(trends, "TREND_PAPERS_PER_READ", 60)
+    monkeypatch.setattr(trends, "TREND_PAPERS_PER_RANK", 30)
+    monkeypatch.setattr(trends, "TREND_DAYS_PER_READ", 4)
     assert small.materialize(SAMPLE_START, SAMPLE_END).success
     assert trend_snapshot(small) == expected
     # the range was cut: in order, whole days, within the bounds (a bigger day alone)

@@ -256,44 +256,50 @@ def rank_comparisons(data: Comparisons, settings: TrendSettings = TrendSettings(
     if len(w) == 0:
         return empty_result()
     _require(int(n.max()) < 2 ** _BITS and len(W) < 2 ** _BITS, "counts too large to pack")
-    # one row per distinct (comparison, window count, total): p-value, q-value and score
-    keys, first, inverse, weight = np.unique((comparison << 2 * _BITS) | (w << _BITS) | n, return_index=True,
-                                             return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    key_comparison, key_w, key_n = comparison[first], w[first], n[first]
+    # one row per distinct (comparison, window count, total): p-value, q-value and score (numbered
+    # by hashing, in no particular order: every order below breaks its ties by the key's counts)
+    inverse, keys = pd.factorize((comparison << 2 * _BITS) | (w << _BITS) | n)
+    weight = np.bincount(inverse, minlength=len(keys))
+    mask = (1 << _BITS) - 1
+    key_comparison, key_w, key_n = keys >> 2 * _BITS, (keys >> _BITS) & mask, keys & mask
     fraction = W[key_comparison] / (W[key_comparison] + B[key_comparison])
     p = p_values(key_w, key_n, fraction)
     _, day_code = np.unique(data.day, return_inverse=True)
     day_code = day_code.reshape(-1)
     family_size = np.bincount(day_code, weights=data.tested)[day_code[key_comparison]]
     q = _q_values(day_code[key_comparison], p, weight, family_size)
-    pairs, pair_first, pair_inverse = np.unique((key_w << _BITS) | key_n, return_index=True, return_inverse=True)
-    low = beta.ppf(1 - settings.confidence, key_w[pair_first], key_n[pair_first] - key_w[pair_first] + 1)
-    low = low[pair_inverse.reshape(-1)]
+    pair_inverse, pairs = pd.factorize((key_w << _BITS) | key_n)
+    pair_w, pair_n = pairs >> _BITS, pairs & mask
+    low = beta.ppf(1 - settings.confidence, pair_w, pair_n - pair_w + 1)[pair_inverse]
     with np.errstate(divide="ignore"):
         score = np.log(low) - np.log1p(-low) + np.log1p(-fraction) - np.log(fraction)
-    listed_key = key_w >= settings.min_support
-    # each list's best rows: order the keys within their comparison, count each kind's rows per
-    # key, and keep the keys that hold a list's first 2 x top_n rows (room for the pieces of
-    # phrases left out below); only those rows are sorted
-    key_order = np.lexsort((p, -score, key_comparison))
-    position = np.empty(len(keys), dtype=np.int64)
-    position[key_order] = np.arange(len(keys))
-    kind_code = np.unique(data.kinds, return_inverse=True)[1].reshape(-1)
+    # each list's best rows: order the keys that can be listed within their comparison, count each
+    # kind's rows per key, and keep the keys that hold a list's first 2 x top_n rows (room for the
+    # pieces of phrases left out below); only those rows are sorted
+    listed_keys = np.flatnonzero(key_w >= settings.min_support)
+    if len(listed_keys) == 0:
+        return empty_result()
+    key_order = listed_keys[np.lexsort((key_n[listed_keys], key_w[listed_keys], p[listed_keys],
+                                        -score[listed_keys], key_comparison[listed_keys]))]
+    position = np.full(len(keys), -1, dtype=np.int64)
+    position[key_order] = np.arange(len(key_order))
+    kind_code = pd.factorize(data.kinds)[0]
     n_kinds = int(kind_code.max()) + 1
-    row_kind = kind_code[term]
-    row_listed = listed_key[inverse]
-    per_key = np.bincount(row_kind[row_listed] * len(keys) + position[inverse[row_listed]],
-                          minlength=n_kinds * len(keys)).reshape(n_kinds, len(keys))
+    listed_rows = np.flatnonzero(position[inverse] >= 0)
+    row_kind = kind_code[term[listed_rows]]
+    row_position = position[inverse[listed_rows]]
+    per_key = np.bincount(row_kind * len(key_order) + row_position,
+                          minlength=n_kinds * len(key_order)).reshape(n_kinds, len(key_order))
     ordered_comparison = key_comparison[key_order]
     segment_start = np.flatnonzero(np.r_[True, ordered_comparison[1:] != ordered_comparison[:-1]])
     segment = np.cumsum(np.r_[True, ordered_comparison[1:] != ordered_comparison[:-1]]) - 1
     before = np.cumsum(per_key, axis=1) - per_key  # rows of earlier keys, from the array's start
     before -= before[:, segment_start][:, segment]  # ... from the comparison's first key
     wanted = (before < 2 * settings.top_n) & (per_key > 0)
-    chosen = np.flatnonzero(row_listed & wanted[row_kind, position[inverse]])
+    picked = wanted[row_kind, row_position]
+    chosen, chosen_kind = listed_rows[picked], row_kind[picked]
     key = inverse[chosen]
-    list_id = key_comparison[key] * n_kinds + row_kind[chosen]
+    list_id = key_comparison[key] * n_kinds + chosen_kind
     rows = key_comparison[key]
     frame = pd.DataFrame({
         "list_id": list_id,

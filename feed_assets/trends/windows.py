@@ -61,8 +61,32 @@ def day_of_number(number: int) -> dt.date:
     return _EPOCH + dt.timedelta(days=int(number))
 
 
+@dataclass(frozen=True)
+class TermDays:
+    """Daily counts of numbered terms (``day`` as ``day_numbers``, ``term`` below ``n_terms``, at
+    most one row per day and term), in any order: what ``windowed_term_counts`` sums. Read once,
+    they serve the comparisons of any days whose spans they hold."""
+
+    day: np.ndarray
+    term: np.ndarray
+    papers: np.ndarray
+    n_terms: int
+
+    @classmethod
+    def from_arrow(cls, counts: pa.Table, n_terms: int) -> TermDays:
+        """The rows of a table with ``feed_date, term_index, papers``."""
+        return cls(day_numbers(counts["feed_date"]), counts["term_index"].to_numpy().astype(np.int64),
+                   counts["papers"].to_numpy().astype(np.int64), n_terms)
+
+
 def windowed_counts(counts: pa.Table, n_terms: int, comparisons: Sequence[Comparison], min_total: int,
                     period_papers: Sequence[tuple[int, int]] | None = None) -> WindowedCounts:
+    """``windowed_term_counts`` of the rows of a table with ``feed_date, term_index, papers``."""
+    return windowed_term_counts(TermDays.from_arrow(counts, n_terms), comparisons, min_total, period_papers)
+
+
+def windowed_term_counts(rows: TermDays, comparisons: Sequence[Comparison], min_total: int,
+                         period_papers: Sequence[tuple[int, int]] | None = None) -> WindowedCounts:
     """The window and baseline counts of every (comparison, term) with at least ``max(min_total,
     1)`` papers in the two periods together (the tested terms), by comparison then term.
 
@@ -70,58 +94,70 @@ def windowed_counts(counts: pa.Table, n_terms: int, comparisons: Sequence[Compar
     whose share rose are returned (``window_count * baseline_papers > baseline_count *
     window_papers``): the others can pass no test, and ``tested`` still counts them.
 
-    ``counts`` has ``feed_date, term_index, papers`` (at most one row per day and term,
-    ``term_index`` below ``n_terms``) and must hold every row of the comparisons' spans for those terms; rows
-    outside them are ignored.
+    ``rows`` must hold every row of the comparisons' spans; rows outside them are ignored. Only
+    the terms with enough papers over all the spans together go into the days grid, and each
+    comparison looks only at the terms with enough papers over the spans of its length (a week
+    looks at fewer terms than a quarter).
     """
     tested = np.zeros(len(comparisons), dtype=np.int64)
     empty = WindowedCounts(*(np.zeros(0, dtype=np.int64) for _ in range(4)), tested)
-    if not comparisons or counts.num_rows == 0 or n_terms == 0:
+    if not comparisons or len(rows.term) == 0 or rows.n_terms == 0:
         return empty
     ends = np.array([day_number(c.day) for c in comparisons], dtype=np.int64)
     starts = ends - np.array([c.window_days + c.baseline_days for c in comparisons], dtype=np.int64) + 1
     first, last = int(starts.min()), int(ends.max())
     n_days = last - first + 1
-    day = day_numbers(counts["feed_date"]) - first
-    term_index = counts["term_index"].to_numpy().astype(np.int64)
-    papers = counts["papers"].to_numpy().astype(np.int64)
-    inside = (day >= 0) & (day < n_days)
-    day, term_index, papers = day[inside], term_index[inside], papers[inside]
-    order = np.argsort(term_index, kind="stable")
-    day, term_index, papers = day[order], term_index[order], papers[order]
+    at_least = max(min_total, 1)
+    inside = (rows.day >= first) & (rows.day <= last)
+    day, term_index, papers = rows.day[inside] - first, rows.term[inside], rows.papers[inside]
+    # number the terms that can be tested somewhere, keeping their order
+    kept = np.flatnonzero(np.bincount(term_index, weights=papers, minlength=rows.n_terms) >= at_least)
+    if len(kept) == 0:
+        return empty
+    renumbered = np.full(rows.n_terms, -1, dtype=np.int64)
+    renumbered[kept] = np.arange(len(kept))
+    term_index = renumbered[term_index]
+    held = term_index >= 0
+    day, term_index, papers = day[held], term_index[held], papers[held]
+    n_terms = len(kept)
     # the grid's row j holds the papers on the days before day j (relative to ``first``)
     end_row = ends - first + 1
     window_row = end_row - np.array([c.window_days for c in comparisons], dtype=np.int64)
     baseline_row = window_row - np.array([c.baseline_days for c in comparisons], dtype=np.int64)
-    at_least = max(min_total, 1)
+    lengths = end_row - baseline_row
     chunk = max(1, GRID_CELLS // (n_days + 1))
-    found: list[list[np.ndarray]] = [[], [], [], []]
+    found: list[list[tuple[np.ndarray, ...]]] = [[] for _ in comparisons]
     for low in range(0, n_terms, chunk):
         high = min(n_terms, low + chunk)
-        rows = slice(*np.searchsorted(term_index, [low, high]))
+        rows_of_chunk = slice(None) if low == 0 and high == n_terms else (term_index >= low) & (term_index < high)
         size = high - low
         # running[j]: each term's papers on the days before day j (a row per day: the differences
         # below read whole rows)
-        running = np.zeros((n_days + 1, size), dtype=np.int32)
-        running[day[rows] + 1, term_index[rows] - low] = papers[rows]  # one count row per (day, term)
+        running = np.zeros((n_days + 1) * size, dtype=np.int32)
+        running[(day[rows_of_chunk] + 1) * size + term_index[rows_of_chunk] - low] = papers[rows_of_chunk]
+        running = running.reshape(n_days + 1, size)
         np.cumsum(running, axis=0, out=running)
-        for index in range(len(comparisons)):
-            at_end, at_window, at_baseline = (running[end_row[index]], running[window_row[index]],
-                                              running[baseline_row[index]])
-            hit = np.flatnonzero((at_end - at_baseline) >= at_least)
-            tested[index] += len(hit)
-            window = (at_end[hit] - at_window[hit]).astype(np.int64)
-            baseline = (at_window[hit] - at_baseline[hit]).astype(np.int64)
-            if period_papers is not None:
-                window_papers, baseline_papers = period_papers[index]
-                rose = window * baseline_papers > baseline * window_papers
-                hit, window, baseline = hit[rose], window[rose], baseline[rose]
-            found[0].append(np.full(len(hit), index, dtype=np.int64))
-            found[1].append(hit.astype(np.int64) + low)
-            found[2].append(window)
-            found[3].append(baseline)
-    if not found[0]:
+        for length in np.unique(lengths):
+            group = np.flatnonzero(lengths == length)
+            # the terms with enough papers over all the spans of this length: the only ones its
+            # comparisons can test
+            columns = np.flatnonzero(running[end_row[group].max()] - running[baseline_row[group].min()] >= at_least)
+            for index in group.tolist():
+                at_end, at_window, at_baseline = (running[end_row[index]][columns], running[window_row[index]][columns],
+                                                  running[baseline_row[index]][columns])
+                hit = np.flatnonzero((at_end - at_baseline) >= at_least)
+                tested[index] += len(hit)
+                window = (at_end[hit] - at_window[hit]).astype(np.int64)
+                baseline = (at_window[hit] - at_baseline[hit]).astype(np.int64)
+                if period_papers is not None:
+                    window_papers, baseline_papers = period_papers[index]
+                    rose = window * baseline_papers > baseline * window_papers
+                    hit, window, baseline = hit[rose], window[rose], baseline[rose]
+                found[index].append((kept[columns[hit] + low], window, baseline))
+    # by comparison, then term: each comparison's chunks are in the order of their terms
+    parts = [(np.full(len(term), index, dtype=np.int64), term, window, baseline)
+             for index, pieces in enumerate(found) for term, window, baseline in pieces]
+    if not parts:
         return empty
-    comparison, term, window, baseline = (np.concatenate(parts) for parts in found)
-    order = np.lexsort((term, comparison))
-    return WindowedCounts(comparison[order], term[order], window[order], baseline[order], tested)
+    comparison, term, window, baseline = (np.concatenate(column) for column in zip(*parts))
+    return WindowedCounts(comparison, term, window, baseline, tested)

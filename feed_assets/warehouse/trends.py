@@ -17,7 +17,7 @@ import pandas as pd
 
 from feed_assets.trends.significance import Comparisons, Scale
 from feed_assets.trends.term_sql import count_terms
-from feed_assets.trends.windows import Comparison, windowed_counts
+from feed_assets.trends.windows import Comparison, TermDays, windowed_term_counts
 from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes, record_everything
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import TABLES
@@ -27,10 +27,13 @@ RankTerms = Callable[[Comparisons], pd.DataFrame]
 TOP_PAPERS_PER_PERIOD = 10
 # papers whose terms are counted per statement (about a month of arXiv): see term_sql.py
 TERM_CHUNK_PAPERS = 20_000
-# trend days computed together: each batch reads the counts of its days' spans (up to the longest
-# scale's span before its first day) once, so longer batches read less, and holds their lists
-TREND_PAPERS_PER_BATCH = 20_000
-TREND_DAYS_PER_BATCH = 366
+# trend days read together: the counts of their spans (up to the longest scale's span before the
+# first day) are read once, so longer reads re-read less of the span before them (a read of about
+# four months of arXiv re-reads a quarter's span, not ten times over); held in memory as numbers
+TREND_PAPERS_PER_READ = 200_000
+TREND_DAYS_PER_READ = 366
+# trend days ranked together, within a read: their (comparison, term) rows are held at once
+TREND_PAPERS_PER_RANK = 20_000
 
 # the papers first seen on the days of temp table ``trend_days`` (and between two bound dates,
 # for FIRST_SEEN_PAPERS_BETWEEN), with the keywords and categories of all their listings
@@ -126,9 +129,10 @@ def refresh_trending_terms(con: duckdb.DuckDBPyConnection, scales: Sequence[Scal
     For day T and each scale, the window is the scale's ``window_days`` ending on T and the
     baseline its ``baseline_days`` before (shorter on a young feed: ``Scale.lengths_on``, from
     the feed's first day). Loading a day older than the feed's first changes those lengths, so
-    the days whose window it shortened are recomputed too. Days are computed in batches
-    (``_batches``); a run of consecutive days reads the counts of its spans once and sums them
-    with one cumulative sum per term for every scale (``trends.windows``).
+    the days whose window it shortened are recomputed too. Days are read in groups (``_reads``):
+    a run of consecutive days of a group reads the counts of its spans once, then ranks its days
+    in parts of about ``TREND_PAPERS_PER_RANK`` papers, each summed with one cumulative sum per
+    term for every scale (``trends.windows``).
     """
     span = max(scale.span for scale in scales)
     longest_window = max(scale.window_days for scale in scales)
@@ -156,22 +160,24 @@ def refresh_trending_terms(con: duckdb.DuckDBPyConnection, scales: Sequence[Scal
     days = _days(con)
     first_day = con.execute("select min(feed_date) from trend_day_totals").fetchone()[0]
     columns = TABLES["trending_terms"].column_names
-    for batch in _batches(con):
-        for ranked in _ranked_runs(con, batch, tuple(scales), first_day, min_total, rank):
+    for read in _reads(con):
+        for ranked in _ranked_runs(con, read, tuple(scales), first_day, min_total, rank):
             insert_rows(con, "trending_terms", ranked[columns])
     changes.done(con)
     return Refresh(len(days), days, changes.full)
 
 
-def _batches(con: duckdb.DuckDBPyConnection) -> list[list[dt.date]]:
-    """The days of ``trend_days`` in batches of consecutive days holding about
-    ``TREND_PAPERS_PER_BATCH`` new papers, and at most ``TREND_DAYS_PER_BATCH`` days: a batch reads
-    its days' spans once, and its counts and lists are held in memory together."""
+def _reads(con: duckdb.DuckDBPyConnection) -> list[list[tuple[dt.date, int]]]:
+    """The days of ``trend_days`` with their new papers, in groups of consecutive days holding
+    about ``TREND_PAPERS_PER_READ`` new papers and at most ``TREND_DAYS_PER_READ`` days: a group
+    reads its days' spans once."""
     rows = con.execute("""
         select d.feed_date, coalesce(t.new_papers, 0) from trend_days d
         left join trend_day_totals t using (feed_date) order by 1
     """).fetchall()
-    return _day_groups(rows, TREND_PAPERS_PER_BATCH, TREND_DAYS_PER_BATCH)
+    groups = _day_groups(rows, TREND_PAPERS_PER_READ, TREND_DAYS_PER_READ)
+    papers = dict(rows)
+    return [[(day, papers[day]) for day in group] for group in groups]
 
 
 def _comparisons(con: duckdb.DuckDBPyConnection, run: list[dt.date], scales: tuple[Scale, ...],
@@ -205,17 +211,16 @@ def _comparisons(con: duckdb.DuckDBPyConnection, run: list[dt.date], scales: tup
     return found, {name: np.array(values) for name, values in arrays.items()}
 
 
-def _ranked_runs(con: duckdb.DuckDBPyConnection, batch: list[dt.date], scales: tuple[Scale, ...],
+def _ranked_runs(con: duckdb.DuckDBPyConnection, read: list[tuple[dt.date, int]], scales: tuple[Scale, ...],
                  first_day: dt.date, min_total: int, rank: RankTerms) -> Iterator[pd.DataFrame]:
-    """The ranked lists of each run of consecutive days of ``batch`` (sorted): the run's terms that
-    reach ``min_total`` papers over its spans are read once, numbered, and their window and
-    baseline counts at every scale go to ``rank``."""
+    """The ranked lists of each run of consecutive days of ``read`` (days with their new papers,
+    sorted): the run's terms that reach ``min_total`` papers over its spans are read once and
+    numbered; then each part of the run (about ``TREND_PAPERS_PER_RANK`` papers) has its window
+    and baseline counts at every scale summed and sent to ``rank``."""
     span = max(scale.span for scale in scales)
     names = tuple(scale.name for scale in scales)
-    for run in _consecutive_runs(batch):
-        comparisons, arrays = _comparisons(con, run, scales, first_day)
-        if not comparisons:
-            continue
+    papers = dict(read)
+    for run in _consecutive_runs([day for day, _ in read]):
         in_spans = f"feed_date between ?::date - {span - 1} and ?::date"
         con.execute(f"""
             create or replace temp table window_terms as
@@ -228,14 +233,23 @@ def _ranked_runs(con: duckdb.DuckDBPyConnection, batch: list[dt.date], scales: t
         """, params=[run[0], run[-1]]).to_arrow_table()
         terms = con.sql("select kind, term from window_terms order by term_index").to_arrow_table()
         con.execute("drop table window_terms")
-        found = windowed_counts(counts, terms.num_rows, comparisons, min_total,
-                                list(zip(arrays["window_papers"].tolist(), arrays["baseline_papers"].tolist())))
-        ranked = rank(Comparisons(
-            **arrays, comparison=found.comparison, term=found.term, window_count=found.window_count,
-            baseline_count=found.baseline_count, kinds=terms["kind"].to_numpy(zero_copy_only=False),
-            terms=terms["term"].to_numpy(zero_copy_only=False), scale_names=names, tested=found.tested))
-        if len(ranked):
-            yield ranked
+        rows = TermDays.from_arrow(counts, terms.num_rows)
+        del counts
+        kinds = terms["kind"].to_numpy(zero_copy_only=False)
+        texts = terms["term"].to_numpy(zero_copy_only=False)
+        for part in _day_groups([(day, papers[day]) for day in run], TREND_PAPERS_PER_RANK):
+            comparisons, arrays = _comparisons(con, part, scales, first_day)
+            if not comparisons:
+                continue
+            found = windowed_term_counts(rows, comparisons, min_total,
+                                         list(zip(arrays["window_papers"].tolist(),
+                                                  arrays["baseline_papers"].tolist())))
+            ranked = rank(Comparisons(
+                **arrays, comparison=found.comparison, term=found.term, window_count=found.window_count,
+                baseline_count=found.baseline_count, kinds=kinds, terms=texts, scale_names=names,
+                tested=found.tested))
+            if len(ranked):
+                yield ranked
 
 
 def _consecutive_runs(days: list[dt.date]) -> list[list[dt.date]]:
