@@ -219,11 +219,25 @@ def p_values(window_count: np.ndarray, total: np.ndarray, window_fraction: np.nd
     return binom.sf(window_count - 1, total, window_fraction)
 
 
+def _sorted_within(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """The indices that sort rows by ``group``, then by ``keys`` (the last one first, as
+    ``np.lexsort``), ties kept in their order. Each group is sorted on its own: many small sorts
+    take a fraction of the time of one large one."""
+    order = np.argsort(group, kind="stable")  # the groups usually come in order already: cheap
+    in_order = group[order]
+    bounds = np.flatnonzero(np.r_[True, in_order[1:] != in_order[:-1], True]).tolist()
+    result = np.empty(len(group), dtype=np.int64)
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        rows = order[start:end]
+        result[start:end] = rows[np.lexsort(tuple(key[rows] for key in keys))]
+    return result
+
+
 def _q_values(day: np.ndarray, p: np.ndarray, weight: np.ndarray, family_size: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg q-values of distinct p-values ``p``, each standing for ``weight`` tests
     with that p-value, within each day (``family_size`` tests in all that day; those not given
     are taken to have p >= 0.5). The same as the q-values of every test, computed once per value."""
-    order = np.lexsort((p, day))
+    order = _sorted_within(day, p)
     sorted_day = day[order]
     new_day = np.r_[True, sorted_day[1:] != sorted_day[:-1]]
     group = np.cumsum(new_day) - 1
@@ -279,8 +293,8 @@ def rank_comparisons(data: Comparisons, settings: TrendSettings = TrendSettings(
     listed_keys = np.flatnonzero(key_w >= settings.min_support)
     if len(listed_keys) == 0:
         return empty_result()
-    key_order = listed_keys[np.lexsort((key_n[listed_keys], key_w[listed_keys], p[listed_keys],
-                                        -score[listed_keys], key_comparison[listed_keys]))]
+    key_order = listed_keys[_sorted_within(key_comparison[listed_keys], (key_w << _BITS | key_n)[listed_keys],
+                                           p[listed_keys], -score[listed_keys])]
     position = np.full(len(keys), -1, dtype=np.int64)
     position[key_order] = np.arange(len(key_order))
     kind_code = pd.factorize(data.kinds)[0]
