@@ -129,6 +129,16 @@ def test_ranking_by_the_shrunk_effect():
     assert result["term"].tolist().index("twin-a") + 1 == result["term"].tolist().index("twin-b")  # ties: by term
 
 
+@pytest.mark.parametrize("window_count, baseline_count", [(3, 2), (200, 55), (255, 0), (256, 0), (300, 700),
+                                                           (4000, 9000)])
+def test_scores_of_small_and_large_totals_are_the_same_formula(window_count, baseline_count):
+    # small totals take their bound from a table made once, large ones compute it: both the formula
+    rows = counts(("term", window_count, baseline_count), window=10_000, baseline=40_000)
+    result = ranked_terms(rows, TrendSettings(min_total=3))
+    assert result["score"].tolist() == [pytest.approx(score_of(window_count, baseline_count, window=10_000,
+                                                               baseline=40_000), rel=1e-12)]
+
+
 def test_lists_are_capped_and_ordered_by_day_scale_kind_then_rank():
     text = counts(*[(f"fresh{i}", 10 + i, 0) for i in range(4)])
     keywords = counts(*[(f"hot{i}", 10 + i, 0) for i in range(4)], kind="keyword")

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -219,6 +220,33 @@ def p_values(window_count: np.ndarray, total: np.ndarray, window_fraction: np.nd
     return binom.sf(window_count - 1, total, window_fraction)
 
 
+# totals below this have their lower bounds computed once per process (a table of them)
+_TABLED_TOTALS = 256
+
+
+@lru_cache(maxsize=4)
+def _lower_bound_table(confidence: float) -> np.ndarray:
+    """``table[n, w]``: the lower ``confidence`` bound of the window's part for ``w`` of ``n``
+    papers in the window, for ``1 <= w <= n < _TABLED_TOTALS`` (NaN elsewhere)."""
+    n, w = np.meshgrid(np.arange(_TABLED_TOTALS), np.arange(_TABLED_TOTALS), indexing="ij")
+    valid = (w >= 1) & (w <= n)
+    table = np.full(n.shape, np.nan)
+    table[valid] = beta.ppf(1 - confidence, w[valid], n[valid] - w[valid] + 1)
+    return table
+
+
+def _window_part_lower_bounds(w: np.ndarray, n: np.ndarray, confidence: float) -> np.ndarray:
+    """The exact (Clopper-Pearson) lower ``confidence`` bound of the window's part of a term's
+    papers, ``w`` of ``n`` in the window (``w >= 1``): small totals from a table made once,
+    the others computed (the same values either way)."""
+    low = np.empty(len(w))
+    small = n < _TABLED_TOTALS
+    low[small] = _lower_bound_table(confidence)[n[small], w[small]]
+    large = ~small
+    low[large] = beta.ppf(1 - confidence, w[large], n[large] - w[large] + 1)
+    return low
+
+
 def _sorted_within(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
     """The indices that sort rows by ``group``, then by ``keys`` (the last one first, as
     ``np.lexsort``), ties kept in their order. Each group is sorted on its own: many small sorts
@@ -283,8 +311,7 @@ def rank_comparisons(data: Comparisons, settings: TrendSettings = TrendSettings(
     family_size = np.bincount(day_code, weights=data.tested)[day_code[key_comparison]]
     q = _q_values(day_code[key_comparison], p, weight, family_size)
     pair_inverse, pairs = pd.factorize((key_w << _BITS) | key_n)
-    pair_w, pair_n = pairs >> _BITS, pairs & mask
-    low = beta.ppf(1 - settings.confidence, pair_w, pair_n - pair_w + 1)[pair_inverse]
+    low = _window_part_lower_bounds(pairs >> _BITS, pairs & mask, settings.confidence)[pair_inverse]
     with np.errstate(divide="ignore"):
         score = np.log(low) - np.log1p(-low) + np.log1p(-fraction) - np.log(fraction)
     # each list's best rows: order the keys that can be listed within their comparison, count each

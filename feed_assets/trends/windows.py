@@ -21,8 +21,11 @@ import numpy as np
 import pyarrow as pa
 
 _EPOCH = dt.date(1970, 1, 1)
-# cells of the days grid held at once (int32): terms are taken in chunks that fit
-GRID_CELLS = 1 << 24
+# cells of the days grid held at once (int32, 128 MiB): terms are taken in chunks that fit. A
+# part of about 20,000 arXiv papers (a quarter's span and the part's days, some 100,000 terms)
+# fits in one: measured on ten years of synthetic arXiv, 6 % faster than half as many cells
+# (two chunks), for 44 MiB more at the peak
+GRID_CELLS = 1 << 25
 
 
 @dataclass(frozen=True)
