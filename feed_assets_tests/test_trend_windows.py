@@ -40,20 +40,22 @@ COMPARISONS = st.lists(st.builds(Comparison, st.integers(0, 45).map(lambda n: DA
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.tuples(st.integers(0, N_TERMS - 1), DAYS), st.integers(1, 6), max_size=60),
-       COMPARISONS, st.integers(0, 8), st.booleans(), st.booleans(), st.data())
-def test_windowed_counts_are_the_sums_of_each_day(counts, comparisons, min_total, tiny_grid, rose_only, data):
+       COMPARISONS, st.integers(0, 8), st.sampled_from(["grid", "tiny grid", "direct sums"]), st.booleans(),
+       st.data())
+def test_windowed_counts_are_the_sums_of_each_day(counts, comparisons, min_total, how, rose_only, data):
     papers = data.draw(st.lists(st.tuples(st.integers(1, 50), st.integers(1, 50)), min_size=len(comparisons),
                                 max_size=len(comparisons))) if rose_only else None
     table = pa.table({"feed_date": pa.array([day for _, day in counts], pa.date32()),
                       "term_index": pa.array([index for index, _ in counts], pa.int64()),
                       "papers": pa.array(list(counts.values()), pa.int32())})
-    cells = windows.GRID_CELLS
+    cells, direct = windows.GRID_CELLS, windows.DIRECT_SUMS_UP_TO
     try:
-        if tiny_grid:  # terms taken one chunk at a time, as on a large history
-            windows.GRID_CELLS = 1
+        # terms taken one chunk at a time, as on a large history; or each period summed directly
+        windows.GRID_CELLS = 1 if how == "tiny grid" else cells
+        windows.DIRECT_SUMS_UP_TO = len(comparisons) if how == "direct sums" else 0
         got = windowed_counts(table, N_TERMS, comparisons, min_total, papers)
     finally:
-        windows.GRID_CELLS = cells
+        windows.GRID_CELLS, windows.DIRECT_SUMS_UP_TO = cells, direct
     rows = list(zip(got.comparison.tolist(), got.term.tolist(), got.window_count.tolist(),
                     got.baseline_count.tolist()))
     assert rows == sorted(rows)

@@ -26,6 +26,9 @@ _EPOCH = dt.date(1970, 1, 1)
 # fits in one: measured on ten years of synthetic arXiv, 6 % faster than half as many cells
 # (two chunks), for 44 MiB more at the peak
 GRID_CELLS = 1 << 25
+# runs of at most this many comparisons (a new day at three scales) sum each period's rows
+# directly (a bincount per period): filling and summing the grid costs more than a few sums
+DIRECT_SUMS_UP_TO = 6
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,8 @@ def windowed_term_counts(rows: TermDays, comparisons: Sequence[Comparison], min_
     ``rows`` must hold every row of the comparisons' spans; rows outside them are ignored. Only
     the terms with enough papers over all the spans together go into the days grid, and each
     comparison looks only at the terms with enough papers over the spans of its length (a week
-    looks at fewer terms than a quarter).
+    looks at fewer terms than a quarter). At most ``DIRECT_SUMS_UP_TO`` comparisons (a new
+    day's run) skip the grid and sum each period's rows directly.
     """
     tested = np.zeros(len(comparisons), dtype=np.int64)
     empty = WindowedCounts(*(np.zeros(0, dtype=np.int64) for _ in range(4)), tested)
@@ -128,8 +132,28 @@ def windowed_term_counts(rows: TermDays, comparisons: Sequence[Comparison], min_
     window_row = end_row - np.array([c.window_days for c in comparisons], dtype=np.int64)
     baseline_row = window_row - np.array([c.baseline_days for c in comparisons], dtype=np.int64)
     lengths = end_row - baseline_row
-    chunk = max(1, GRID_CELLS // (n_days + 1))
     found: list[list[tuple[np.ndarray, ...]]] = [[] for _ in comparisons]
+
+    def keep(index: int, hit: np.ndarray, window: np.ndarray, baseline: np.ndarray) -> None:
+        """Count the tested terms ``hit`` of a comparison and keep those that rose (if asked)."""
+        tested[index] += len(hit)
+        if period_papers is not None:
+            window_papers, baseline_papers = period_papers[index]
+            rose = window * baseline_papers > baseline * window_papers
+            hit, window, baseline = hit[rose], window[rose], baseline[rose]
+        found[index].append((kept[hit], window, baseline))
+
+    if len(comparisons) <= DIRECT_SUMS_UP_TO:
+        for index in range(len(comparisons)):
+            # the grid's rows hold the days before them: a period from row a to row b is days a..b-1
+            window, baseline = (np.bincount(term_index[in_period], weights=papers[in_period],
+                                            minlength=n_terms).astype(np.int64)
+                                for in_period in ((day >= window_row[index]) & (day < end_row[index]),
+                                                  (day >= baseline_row[index]) & (day < window_row[index])))
+            hit = np.flatnonzero(window + baseline >= at_least)
+            keep(index, hit, window[hit], baseline[hit])
+        return _gathered(found, tested)
+    chunk = max(1, GRID_CELLS // (n_days + 1))
     for low in range(0, n_terms, chunk):
         high = min(n_terms, low + chunk)
         rows_of_chunk = slice(None) if low == 0 and high == n_terms else (term_index >= low) & (term_index < high)
@@ -149,18 +173,17 @@ def windowed_term_counts(rows: TermDays, comparisons: Sequence[Comparison], min_
                 at_end, at_window, at_baseline = (running[end_row[index]][columns], running[window_row[index]][columns],
                                                   running[baseline_row[index]][columns])
                 hit = np.flatnonzero((at_end - at_baseline) >= at_least)
-                tested[index] += len(hit)
-                window = (at_end[hit] - at_window[hit]).astype(np.int64)
-                baseline = (at_window[hit] - at_baseline[hit]).astype(np.int64)
-                if period_papers is not None:
-                    window_papers, baseline_papers = period_papers[index]
-                    rose = window * baseline_papers > baseline * window_papers
-                    hit, window, baseline = hit[rose], window[rose], baseline[rose]
-                found[index].append((kept[columns[hit] + low], window, baseline))
-    # by comparison, then term: each comparison's chunks are in the order of their terms
+                keep(index, columns[hit] + low, (at_end[hit] - at_window[hit]).astype(np.int64),
+                     (at_window[hit] - at_baseline[hit]).astype(np.int64))
+    return _gathered(found, tested)
+
+
+def _gathered(found: list[list[tuple[np.ndarray, ...]]], tested: np.ndarray) -> WindowedCounts:
+    """One ``WindowedCounts`` of each comparison's pieces (term, window, baseline), by comparison,
+    then term: each comparison's pieces (chunks of terms) are in the order of their terms."""
     parts = [(np.full(len(term), index, dtype=np.int64), term, window, baseline)
              for index, pieces in enumerate(found) for term, window, baseline in pieces]
     if not parts:
-        return empty
+        return WindowedCounts(*(np.zeros(0, dtype=np.int64) for _ in range(4)), tested)
     comparison, term, window, baseline = (np.concatenate(column) for column in zip(*parts))
     return WindowedCounts(comparison, term, window, baseline, tested)
