@@ -70,8 +70,9 @@ def day_of_number(number: int) -> dt.date:
 @dataclass(frozen=True)
 class TermDays:
     """Daily counts of numbered terms (``day`` as ``day_numbers``, ``term`` below ``n_terms``, at
-    most one row per day and term), in any order: what ``windowed_term_counts`` sums. Read once,
-    they serve the comparisons of any days whose spans they hold."""
+    most one row per day and term), sorted by day (build them with ``of`` or ``from_arrow``):
+    what ``windowed_term_counts`` sums. Read once, they serve the comparisons of any days whose
+    spans they hold, each taking the slice of its span's days."""
 
     day: np.ndarray
     term: np.ndarray
@@ -79,10 +80,18 @@ class TermDays:
     n_terms: int
 
     @classmethod
+    def of(cls, day: np.ndarray, term: np.ndarray, papers: np.ndarray, n_terms: int) -> TermDays:
+        """The rows, put in order of day (a radix sort when the days span less than 65,536)."""
+        offset = day - day.min() if len(day) else day
+        key = offset.astype(np.uint16) if len(day) and int(offset.max()) < 1 << 16 else offset
+        order = np.argsort(key, kind="stable")
+        return cls(day[order], term[order], papers[order], n_terms)
+
+    @classmethod
     def from_arrow(cls, counts: pa.Table, n_terms: int) -> TermDays:
         """The rows of a table with ``feed_date, term_index, papers``."""
-        return cls(day_numbers(counts["feed_date"]), counts["term_index"].to_numpy().astype(np.int64),
-                   counts["papers"].to_numpy().astype(np.int64), n_terms)
+        return cls.of(day_numbers(counts["feed_date"]), counts["term_index"].to_numpy().astype(np.int64),
+                      counts["papers"].to_numpy().astype(np.int64), n_terms)
 
 
 def windowed_counts(counts: pa.Table, n_terms: int, comparisons: Sequence[Comparison], min_total: int,
@@ -115,7 +124,7 @@ def windowed_term_counts(rows: TermDays, comparisons: Sequence[Comparison], min_
     first, last = int(starts.min()), int(ends.max())
     n_days = last - first + 1
     at_least = max(min_total, 1)
-    inside = (rows.day >= first) & (rows.day <= last)
+    inside = slice(*np.searchsorted(rows.day, [first, last + 1]).tolist())
     day, term_index, papers = rows.day[inside] - first, rows.term[inside], rows.papers[inside]
     # number the terms that can be tested somewhere, keeping their order
     kept = np.flatnonzero(np.bincount(term_index, weights=papers, minlength=rows.n_terms) >= at_least)
