@@ -62,6 +62,19 @@ def test_p_value_is_the_exact_one_sided_binomial_test():
     assert result.iloc[0]["p_value"] == pytest.approx(binomtest(9, 15, 0.2, alternative="greater").pvalue)
 
 
+def test_p_values_are_the_binomial_upper_tail_for_every_count():
+    from scipy.stats import binom
+
+    from feed_assets.trends.significance import p_values
+
+    total = np.repeat(np.arange(0, 60), 61)
+    window = np.tile(np.arange(0, 61), 60)
+    window, total = window[window <= total], total[window <= total]
+    for fraction in (0.05, 0.2, 1 / 3, 0.9):
+        np.testing.assert_allclose(p_values(window, total, fraction), binom.sf(window - 1, total, fraction),
+                                   rtol=1e-12, atol=0)
+
+
 def test_more_tests_make_a_term_harder_to_pass_but_it_stays_listed():
     moderate = ("warm", 6, 4)  # p = P(X >= 6 | n=10, 1/5) ~ 0.0064
     alone = ranked_terms(counts(moderate, *STABLE[:1]))
