@@ -89,9 +89,9 @@ class TermDays:
 
     @classmethod
     def from_arrow(cls, counts: pa.Table, n_terms: int) -> TermDays:
-        """The rows of a table with ``feed_date, term_index, papers``."""
-        return cls.of(day_numbers(counts["feed_date"]), counts["term_index"].to_numpy().astype(np.int64),
-                      counts["papers"].to_numpy().astype(np.int64), n_terms)
+        """The rows of a table with ``feed_date, term_index, papers``, held as 32-bit numbers."""
+        return cls.of(counts["feed_date"].cast(pa.int32()).to_numpy(), counts["term_index"].to_numpy().astype(np.int32),
+                      counts["papers"].to_numpy().astype(np.int32), n_terms)
 
 
 def windowed_counts(counts: pa.Table, n_terms: int, comparisons: Sequence[Comparison], min_total: int,
