@@ -491,7 +491,7 @@ def _paper_terms_cte(papers_sql: str) -> str:
         select unnest(raws) as raw, unnest({kept}) as term from {vocabulary_last}
     ),
     term_ids as (
-        select term, case when n < {_GRAM_PART_LIMIT} then n
+        select term, case when n < {_GRAM_PART_LIMIT} then n::ubigint
                           else error('term_sql: more than {_GRAM_PART_LIMIT - 1} distinct terms in one statement; pass fewer days') end
                      as term_id
         from (select term, row_number() over () as n from (select distinct term from vocabulary_terms where term is not null))
