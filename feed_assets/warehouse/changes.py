@@ -89,13 +89,27 @@ class Pull:
     def done(self, con: duckdb.DuckDBPyConnection) -> None:
         """Move the reader's progress up to ``upto`` (in the reader's transaction), and drop the
         changes every registered reader of a table has taken in."""
-        for table in self.tables:
-            con.execute("delete from reader_progress where reader = ? and table_name = ?", [self.reader, table])
-            con.execute("insert into reader_progress values (?, ?, ?)", [self.reader, table, self.upto])
-            con.execute("""
-                delete from table_changes where table_name = ? and version <= (
-                    select min(version) from reader_progress where table_name = ?)
-            """, [table, table])
+        tables = list(self.tables)
+        con.execute("delete from reader_progress where reader = ? and table_name in (select unnest(?::varchar[]))",
+                    [self.reader, tables])
+        con.execute("insert into reader_progress select ?, unnest(?::varchar[]), ?", [self.reader, tables, self.upto])
+        con.execute("""
+            delete from table_changes using (
+                select table_name, min(version) as version from reader_progress
+                where table_name in (select unnest(?::varchar[])) group by table_name
+            ) as taken_in
+            where table_changes.table_name = taken_in.table_name and table_changes.version <= taken_in.version
+        """, [tables])
+
+    def changed(self, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+        """The tables with anything to take in: those of ``whole`` and those with changes since."""
+        if not self.since:
+            return self.whole
+        return self.whole | {row[0] for row in con.execute("""
+            select distinct c.table_name from table_changes c
+            join (select unnest(?::varchar[]) as table_name, unnest(?::bigint[]) as version) read using (table_name)
+            where c.version > read.version and c.version <= ?
+        """, [list(self.since), list(self.since.values()), self.upto]).fetchall()}
 
 
 def pull(con: duckdb.DuckDBPyConnection, reader: str, tables: Sequence[str]) -> Pull:

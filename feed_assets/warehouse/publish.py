@@ -68,9 +68,12 @@ def publish_changes(con: duckdb.DuckDBPyConnection, data_dir: Path) -> int:
     written = 0
     with transaction(con):
         changes = pull(con, READER, PUBLISHED_TABLES)
+        changed = changes.changed(con)
         for table in PUBLISHED_TABLES:
             column = TABLES[table].day_column
             legacy = _day_files(root / table)
+            if table not in changed and not legacy:
+                continue
             if table in changes.whole or legacy:  # every month it has, and every month published before
                 months_sql = f"select distinct date_trunc('month', {column})::date from {table} where {column} is not null"
                 months = {row[0] for row in con.execute(months_sql).fetchall()} | set(published_months(root / table))
@@ -152,15 +155,22 @@ def _copy_atomically(con: duckdb.DuckDBPyConnection, query: str, target: Path) -
         temporary.unlink(missing_ok=True)
 
 
+# query.duckdb files this process found holding every view, with their modification times
+_checked_query_databases: dict[Path, int] = {}
+
+
 def _ensure_query_database(con: duckdb.DuckDBPyConnection, path: Path, root: Path) -> None:
     """(Re)build ``query.duckdb`` when it is missing or lacks a table's view."""
     for table in PUBLISHED_TABLES:
         _ensure_schema_file(con, root / table, table)
+    if path.exists() and _checked_query_databases.get(path) == path.stat().st_mtime_ns:
+        return  # this process found it complete, and it has not changed since
     if path.exists():
         with duckdb.connect(str(path), read_only=True) as existing:
             views = {row[0] for row in existing.execute("select view_name from duckdb_views() where not internal")
                      .fetchall()}
         if views >= set(PUBLISHED_TABLES):
+            _checked_query_databases[path] = path.stat().st_mtime_ns
             return
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
