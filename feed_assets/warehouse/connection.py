@@ -10,9 +10,10 @@ from feed_assets.warehouse.schema import ensure_schema
 # then streams large inserts with less memory. DuckDB's own memory is capped (it spills to
 # disk beyond it) so that a run of years stays within a couple of GiB with Python's share.
 # The write-ahead log is checkpointed into the file when it passes 1 GB or when the
-# connection closes (each asset's step), not at DuckDB's default of 16 MB: with the default,
-# a backfill checkpointed after nearly every batch, about 10 s of commits a year of arXiv
-# (1.7 s with this; the rest moves to the close, 2.6 s). A crash replays the log at the next open.
+# connection closes (at the end of the run, whose steps share it), not at DuckDB's default
+# of 16 MB: with the default, a backfill checkpointed after nearly every batch, about 10 s of
+# commits a year of arXiv (1.7 s with this; the rest moves to the close, 2.6 s). A crash
+# replays the log at the next open.
 SESSION_SETTINGS: dict[str, str] = {
     "preserve_insertion_order": "false",
     "memory_limit": "'1GB'",
@@ -26,3 +27,9 @@ def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         con.execute(f"set {name} = {value}")
     ensure_schema(con)
     return con
+
+
+def drop_temporary_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the connection's temporary tables: what a step leaves behind on a shared connection."""
+    for (name,) in con.execute("select table_name from duckdb_tables() where temporary").fetchall():
+        con.execute(f'drop table if exists temp."{name}"')
