@@ -19,8 +19,13 @@ matplotlib.use("Agg")  # no display: render to PNG only
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.textpath import text_to_path  # noqa: E402
 
+PANEL_WIDTH = 5.2  # inches, a panel per scale
+FIGURE_HEIGHT = 6.0
+LABEL_POINTS = 9  # the terms' font size
 SIGNIFICANT = ("#1f5fa8", "#9cc0e8")  # window, baseline
 CANDIDATE = ("#6b6b6b", "#cfcfcf")
 
@@ -29,10 +34,13 @@ def render_rising_terms_chart(lists: pd.DataFrame, day: dt.date, scales: list[st
     """PNG of the day's lists: ``lists`` has ``scale, rank, term, significant, window_share,
     baseline_share, window_count, baseline_count, window_days, baseline_days`` (shares in 0..1),
     the rows to draw of each scale; ``scales`` gives the panels' order."""
-    figure, axes = plt.subplots(1, len(scales), figsize=(5.2 * len(scales), 6), dpi=100, squeeze=False)
+    figure = plt.figure(figsize=(PANEL_WIDTH * len(scales), FIGURE_HEIGHT), dpi=100)
     try:
-        for axis, scale in zip(axes[0], scales):
-            _panel(axis, lists[lists["scale"] == scale].sort_values("rank"), scale)
+        for index, scale in enumerate(scales):
+            rows = lists[lists["scale"] == scale].sort_values("rank")
+            title = _panel(figure.add_axes(_panel_box(index, len(scales), _labels(rows))), rows, scale)
+            # centred over the panel's share of the width, which is wider than its bars
+            figure.text((index + 0.5) / len(scales), 0.905, title, ha="center", fontsize=11)
         figure.suptitle(f"Rising terms on {day}: share of new papers using each term, recent window vs before",
                         fontsize=13)
         figure.legend(handles=[
@@ -44,7 +52,6 @@ def render_rising_terms_chart(lists: pd.DataFrame, day: dt.date, scales: list[st
         figure.text(0.5, 0.055, f"Terms ranked by how surely their share rose (a cautious estimate: few papers "
                                 f"rank lower). Terms marked * pass a false discovery rate of {fdr:.0%} over all "
                                 f"of the day's terms and scales.", ha="center", fontsize=9, color="#444444")
-        figure.tight_layout(rect=(0, 0.08, 1, 0.95))
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         return buffer.getvalue()
@@ -52,16 +59,34 @@ def render_rising_terms_chart(lists: pd.DataFrame, day: dt.date, scales: list[st
         plt.close(figure)
 
 
-def _panel(axis: plt.Axes, rows: pd.DataFrame, scale: str) -> None:
-    """One scale's bars, the strongest term on top."""
+def _labels(rows: pd.DataFrame) -> list[tuple[str, bool]]:
+    """Each row's term label, and whether it is significant (drawn bold, marked *)."""
+    return [(("* " if significant else "") + term, bool(significant))
+            for term, significant in zip(rows["term"], rows["significant"])]
+
+
+def _panel_box(index: int, panels: int, labels: list[tuple[str, bool]]) -> tuple[float, float, float, float]:
+    """Where panel ``index`` goes (left, bottom, width, height as fractions of the figure): its
+    share of the width, less room on the left for its longest term label, measured in the
+    font it is drawn in. (Placing the panels by measuring the labels, instead of letting
+    ``tight_layout`` lay out the drawn figure, halves the time a chart takes to render.)"""
+    label_inches = max((text_to_path.get_text_width_height_descent(
+        label, FontProperties(size=LABEL_POINTS, weight="bold" if bold else "normal"), ismath=False)[0] / 72
+        for label, bold in labels), default=0.0)
+    left = min(label_inches + 0.25, 0.55 * PANEL_WIDTH)
+    right = 0.2
+    return ((index * PANEL_WIDTH + left) / (panels * PANEL_WIDTH), 0.17,
+            (PANEL_WIDTH - left - right) / (panels * PANEL_WIDTH), 0.72)
+
+
+def _panel(axis: plt.Axes, rows: pd.DataFrame, scale: str) -> str:
+    """One scale's bars, the strongest term on top; returns the panel's title."""
     if rows.empty:
         axis.text(0.5, 0.5, "no list on this day\n(no papers to compare with)", ha="center", va="center",
                   fontsize=11, color="#444444", transform=axis.transAxes)
         axis.set_axis_off()
-        axis.set_title(scale, fontsize=12)
-        return
+        return scale
     first = rows.iloc[0]
-    axis.set_title(f"{scale}: last {first['window_days']} days vs the {first['baseline_days']} before", fontsize=11)
     positions = np.arange(len(rows))[::-1]
     height = 0.38
     for position, (_, row) in zip(positions, rows.iterrows()):
@@ -72,13 +97,14 @@ def _panel(axis: plt.Axes, rows: pd.DataFrame, scale: str) -> None:
                   f" {row['window_count']} papers (before: {row['baseline_count']})", va="center", fontsize=7.5,
                   color="#333333")
     axis.set_yticks(positions)
-    axis.set_yticklabels([("* " if row["significant"] else "") + row["term"] for _, row in rows.iterrows()],
-                         fontsize=9)
-    for label, (_, row) in zip(axis.get_yticklabels(), rows.iterrows()):
-        label.set_fontweight("bold" if row["significant"] else "normal")
+    labels = _labels(rows)
+    axis.set_yticklabels([label for label, _ in labels], fontsize=LABEL_POINTS)
+    for tick_label, (_, bold) in zip(axis.get_yticklabels(), labels):
+        tick_label.set_fontweight("bold" if bold else "normal")
     axis.set_xlabel("share of the period's new papers (%)")
     limit = 100 * max(rows["window_share"].max(), rows["baseline_share"].max())
     axis.set_xlim(0, limit * 1.6 if limit > 0 else 1)
     axis.grid(axis="x", alpha=0.3)
     for side in ("top", "right"):
         axis.spines[side].set_visible(False)
+    return f"{scale}: last {first['window_days']} days vs the {first['baseline_days']} before"
