@@ -17,6 +17,7 @@ from feed_assets.sources.huggingface import HuggingFaceDailyPapers
 from feed_assets.sources.raw_store import RawStore
 from feed_assets.trends.bursts import BurstModel
 from feed_assets.trends.significance import TrendSettings, format_scales, parse_scales
+from feed_assets.warehouse.catalog import connect_lake, parse_warehouse
 from feed_assets.warehouse.connection import prepare
 from feed_assets.warehouse.publish import publish_changes
 from feed_assets.warehouse.writes import transaction
@@ -141,6 +142,10 @@ class Warehouse(dg.ConfigurableResource):
 
     database: str
     lock_timeout_seconds: float = 60.0
+    # ``FEED_WAREHOUSE``: empty for the DuckDB file ``database``; ``ducklake:postgres:...`` puts
+    # every table in a DuckLake instead, its data files under ``lake_data_path`` (warehouse/catalog.py)
+    catalog: str = ""
+    lake_data_path: str = ""
 
     @property
     def data_dir(self) -> Path:
@@ -163,9 +168,13 @@ class Warehouse(dg.ConfigurableResource):
         the query copy is brought up to date with it (the only place that publishes)."""
         with transaction(con):
             yield con
-        publish_changes(con, self.data_dir)
+        if not self.catalog:  # a DuckLake is read directly, by any number of processes: no copy
+            publish_changes(con, self.data_dir)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        lake = parse_warehouse(self.catalog, self.lake_data_path)
+        if lake is not None:  # no file lock to wait for: PostgreSQL orders the lake's commits
+            return connect_lake(lake)
         try:
             for attempt in stamina.retry_context(on=_is_lock_conflict, attempts=None,
                                                  timeout=self.lock_timeout_seconds, wait_max=5.0):
@@ -199,7 +208,8 @@ def build_resources(data_dir: Path | None = None, sources: FeedSources | None = 
     return {
         "storage": FeedStorage(data_dir=str(folder)),
         "warehouse": Warehouse(database=str(folder / WAREHOUSE_FILE),
-                               lock_timeout_seconds=settings.lock_timeout_seconds()),
+                               lock_timeout_seconds=settings.lock_timeout_seconds(),
+                               catalog=settings.warehouse(), lake_data_path=settings.lake_data_path(folder)),
         "sources": sources or sources_from_environment(),
         "trend_settings": TrendSettingsResource(scales=settings.trend_scales()),
     }
