@@ -23,8 +23,7 @@ from pathlib import Path
 import pytest
 
 POSTGRES_BINARIES = ("initdb", "pg_ctl", "postgres")
-POSTGRES_SEARCH_PATH = ("/usr/local/bin", "/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin",
-                        "/usr/lib/postgresql/15/bin")
+DEBIAN_POSTGRES = "/usr/lib/postgresql"  # Debian's postgresql package: <version>/bin, not on the PATH
 POSTGRES_USER = "postgres"  # the database superuser initdb creates (trust authentication, local only)
 UNPRIVILEGED_USER = "nobody"
 BUCKET = "feed-lake"
@@ -40,11 +39,16 @@ def free_port() -> int:
 def postgres_bin() -> Path | None:
     """The folder holding ``initdb``, ``pg_ctl`` and ``postgres``: on the PATH, else Debian's."""
     found = shutil.which("initdb")
-    folders = ([str(Path(found).parent)] if found else []) + list(POSTGRES_SEARCH_PATH)
+    debian = sorted(Path(DEBIAN_POSTGRES).glob("*/bin"), key=lambda path: _version(path.parent.name), reverse=True)
+    folders = ([str(Path(found).parent)] if found else []) + ["/usr/local/bin"] + [str(path) for path in debian]
     for folder in folders:
         if all(os.access(Path(folder) / name, os.X_OK) for name in POSTGRES_BINARIES):
             return Path(folder)
     return None
+
+
+def _version(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in name.split(".") if part.isdigit())
 
 
 @dataclass(frozen=True)
