@@ -173,3 +173,26 @@ def test_the_sample_inbox_on_ducklake_gives_the_tables_of_the_duckdb_file(
     for table in compared:
         assert on_lake[table] == embedded[table], table
     assert isinstance(embedded["raw_dumps"][0][0], dt.date)
+
+
+def test_lake_connections_share_one_attached_database_but_not_transactions_or_temp_tables(lake_environ: dict):
+    catalog = parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"])
+    first, second = connect_lake(catalog), connect_lake(catalog)
+    try:
+        first.execute("create table shared (x integer)")
+        first.execute("create temp table own (x integer)")
+        first.begin()
+        first.execute("insert into shared values (1)")
+        assert second.execute("select count(*) from shared").fetchone()[0] == 0  # not committed yet
+        first.commit()
+        assert second.execute("select count(*) from shared").fetchone()[0] == 1
+        with pytest.raises(duckdb.CatalogException):
+            second.execute("select * from own")
+    finally:
+        first.close()
+        second.close()
+    third = connect_lake(catalog)  # closing a connection leaves the process's lake attached
+    try:
+        assert third.execute("select current_database(), count(*) from shared").fetchone() == ("lake", 1)
+    finally:
+        third.close()
