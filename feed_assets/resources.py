@@ -18,7 +18,9 @@ from feed_assets.sources.huggingface import HuggingFaceDailyPapers
 from feed_assets.sources.raw_store import RawStore
 from feed_assets.trends.bursts import BurstModel
 from feed_assets.trends.significance import TrendSettings, format_scales, parse_scales
+from feed_assets.warehouse.catalog import connect_lake, parse_warehouse
 from feed_assets.warehouse.connection import drop_temporary_tables, prepare
+from feed_assets.warehouse.lake_lock import LakeBusy, LakeWriterLock
 from feed_assets.warehouse.publish import publish_changes
 from feed_assets.warehouse.writes import transaction
 
@@ -132,13 +134,15 @@ class FeedSources(dg.ConfigurableResource):
 
 
 class WarehouseLockedError(RuntimeError):
-    """Another process holds the warehouse file; the message says which and what to do."""
+    """Another process holds the warehouse; the message says which and what to do."""
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The DuckDB warehouse file. DuckDB lets one process write it at a time: a run that finds
-    it held waits up to ``lock_timeout_seconds`` (retrying with backoff), then fails with an
-    error naming the process that holds it. Readers should use ``query.duckdb`` instead.
+    """The warehouse: the DuckDB file, or a DuckLake (``catalog``, from ``FEED_WAREHOUSE``).
+    One process writes it at a time (on the file DuckDB's lock, on a lake an advisory lock of
+    its PostgreSQL catalog: ``warehouse/lake_lock.py``): a run that finds it held waits up to
+    ``lock_timeout_seconds`` (retrying with backoff), then fails with an error naming the
+    process that holds it. Readers should use ``query.duckdb`` instead, or attach the lake.
 
     In a run, the steps share one connection, opened by the first step that asks for it and
     closed when the run's resources are torn down: its steps run one after another in one
@@ -151,8 +155,13 @@ class Warehouse(dg.ConfigurableResource):
 
     database: str
     lock_timeout_seconds: float = 60.0
+    # ``FEED_WAREHOUSE``: empty for the DuckDB file ``database``; ``ducklake:postgres:...`` puts
+    # every table in a DuckLake instead, its data files under ``lake_data_path`` (warehouse/catalog.py)
+    catalog: str = ""
+    lake_data_path: str = ""
     _in_run: bool = PrivateAttr(default=False)
     _shared: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _shared_lock: LakeWriterLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._in_run = True
@@ -169,16 +178,14 @@ class Warehouse(dg.ConfigurableResource):
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection with every table in place (the folder is created if needed)."""
         if not self._in_run:
-            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-            con = self._connect()
+            con, lock = self._open()
             try:
-                yield prepare(con)
+                yield con
             finally:
-                con.close()
+                _close(con, lock)
             return
         if self._shared is None:
-            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-            self._shared = prepare(self._connect())
+            self._shared, self._shared_lock = self._open()
         try:
             yield self._shared
         except BaseException:
@@ -186,10 +193,30 @@ class Warehouse(dg.ConfigurableResource):
             raise
         drop_temporary_tables(self._shared)
 
+    def _open(self) -> tuple[duckdb.DuckDBPyConnection, LakeWriterLock | None]:
+        """A prepared connection, and on a DuckLake the writer lock it holds until it closes."""
+        lake = parse_warehouse(self.catalog, self.lake_data_path)
+        if lake is None:
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+            return prepare(self._connect()), None
+        lock = LakeWriterLock(lake.libpq)
+        try:
+            lock.acquire(self.lock_timeout_seconds)
+        except LakeBusy as error:
+            raise WarehouseLockedError(
+                f"the lake {lake.metadata!r} is being written by another process and was not released within "
+                f"{self.lock_timeout_seconds:g} s: {error}. Readers may attach it read-only at any time; "
+                "writers take turns.") from error
+        try:
+            return prepare(connect_lake(lake)), lock
+        except BaseException:
+            lock.release()
+            raise
+
     def _close_shared(self) -> None:
         if self._shared is not None:
-            con, self._shared = self._shared, None
-            con.close()
+            con, lock, self._shared, self._shared_lock = self._shared, self._shared_lock, None, None
+            _close(con, lock)
 
     @contextmanager
     def write(self, con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -197,7 +224,8 @@ class Warehouse(dg.ConfigurableResource):
         the query copy is brought up to date with it (the only place that publishes)."""
         with transaction(con):
             yield con
-        publish_changes(con, self.data_dir)
+        if not self.catalog:  # a DuckLake is read directly, by any number of processes: no copy
+            publish_changes(con, self.data_dir)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -213,6 +241,14 @@ class Warehouse(dg.ConfigurableResource):
                 f"{self.lock_timeout_seconds:g} s: {_lock_holder(error)}. Close that connection (readers can "
                 "query query.duckdb at any time instead) and run again.") from error
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _close(con: duckdb.DuckDBPyConnection, lock: LakeWriterLock | None) -> None:
+    try:
+        con.close()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def _is_lock_conflict(error: Exception) -> bool:
@@ -233,7 +269,8 @@ def build_resources(data_dir: Path | None = None, sources: FeedSources | None = 
     return {
         "storage": FeedStorage(data_dir=str(folder)),
         "warehouse": Warehouse(database=str(folder / WAREHOUSE_FILE),
-                               lock_timeout_seconds=settings.lock_timeout_seconds()),
+                               lock_timeout_seconds=settings.lock_timeout_seconds(),
+                               catalog=settings.warehouse(), lake_data_path=settings.lake_data_path(folder)),
         "sources": sources or sources_from_environment(),
         "trend_settings": TrendSettingsResource(scales=settings.trend_scales()),
     }

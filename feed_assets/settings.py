@@ -193,3 +193,27 @@ def schedule_hour() -> int:
 def lock_timeout_seconds() -> float:
     """``$FEED_LOCK_TIMEOUT_SECONDS``: how long a run waits for a warehouse another process holds (60)."""
     return float(_positive_int("FEED_LOCK_TIMEOUT_SECONDS", 60))
+
+
+def warehouse() -> str:
+    """``$FEED_WAREHOUSE``: where the warehouse's tables are. Unset (or empty), the DuckDB file
+    ``$FEED_DATA_DIR/feed.duckdb``; ``ducklake:postgres:<libpq connection string>``, a DuckLake
+    whose catalog is in that PostgreSQL database (see ``warehouse/catalog.py``). Checked here,
+    so a bad value fails when the code loads, naming the variable."""
+    from feed_assets.warehouse.catalog import parse_warehouse
+
+    value = os.environ.get("FEED_WAREHOUSE", "").strip()
+    parse_warehouse(value, data_path="")  # raises ValueError naming the variable
+    return value
+
+
+def lake_data_path(folder: Path | None = None) -> str:
+    """``$FEED_LAKE_DATA_PATH``: where a DuckLake warehouse writes its data files, a local folder
+    or ``s3://bucket/prefix/``; default ``lake/`` in the data folder (``folder``, default
+    ``data_dir()``). Not used with the DuckDB file."""
+    value = os.environ.get("FEED_LAKE_DATA_PATH", "").strip()
+    if not value:
+        return str((folder if folder is not None else data_dir()) / "lake") + "/"
+    if "://" in value:
+        return value if value.endswith("/") else value + "/"
+    return str(Path(value).expanduser().resolve()) + "/"

@@ -157,3 +157,7 @@ def days_not_loaded(result, asset: str = "raw_dumps") -> str:
     (evaluation,) = [e for e in result.get_asset_check_evaluations()
                      if e.check_name == "days_were_loaded" and e.asset_key.to_user_string() == asset]
     return "" if evaluation.passed else evaluation.metadata["why"].value
+
+
+# the real PostgreSQL and S3 servers of the DuckLake tests (test_ducklake.py)
+from feed_assets_tests.lake_servers import lake_environ, postgres_server, s3_server  # noqa: E402, F401

@@ -29,12 +29,11 @@ import duckdb
 
 
 def next_version(con: duckdb.DuckDBPyConnection, writer: str) -> int:
-    """Register a write in the current transaction; returns the version its changes carry."""
-    return con.execute("""
-        insert into warehouse_writes
-        select coalesce(max(version), 0) + 1, ?, now()::timestamp from warehouse_writes
-        returning version
-    """, [writer]).fetchone()[0]
+    """Register a write in the current transaction; returns the version its changes carry.
+    (Read, then inserted: DuckLake takes no ``insert ... returning``.)"""
+    version = con.execute("select coalesce(max(version), 0) + 1 from warehouse_writes").fetchone()[0]
+    con.execute("insert into warehouse_writes values (?, ?, now()::timestamp)", [version, writer])
+    return version
 
 
 def record_changes(con: duckdb.DuckDBPyConnection, version: int, table: str, keys_sql: str,

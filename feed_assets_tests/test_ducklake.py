@@ -1,0 +1,198 @@
+"""The warehouse on DuckLake: the extensions from their packages (signatures checked), the
+``FEED_WAREHOUSE`` setting, the schema on a real PostgreSQL catalog with data files on a real
+S3-compatible server, and the sample inbox giving the same tables as on the DuckDB file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from feed_assets import settings
+from feed_assets.resources import WAREHOUSE_FILE, Warehouse
+from feed_assets.sample_data import generate_sample_inbox
+from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse, s3_secret_sql
+from feed_assets.warehouse.extensions import (
+    CANONICAL_NAMES,
+    EXTENSION_PACKAGES,
+    extension_file,
+    install_extensions,
+    installed_extensions,
+)
+from feed_assets.warehouse.publish import PUBLISHED_DIR, QUERY_DATABASE
+from feed_assets.warehouse.schema import TABLE_LIST, TABLES
+from feed_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_END, SAMPLE_START, Feed
+from feed_assets_tests.lake_servers import S3Server
+
+# written by a run, not derived from the data: left out when two warehouses are compared
+RUN_DEPENDENT_COLUMNS = {"raw_dumps": ("stored_at",), "fetch_log": ("fetched_at",)}
+# the write path's bookkeeping: versions and progress depend on the readers there are (the
+# file's query copy is one), not on the data
+BOOKKEEPING_TABLES = ("warehouse_writes", "table_changes", "reader_progress")
+
+
+def _fresh_connection(folder: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB that has no extension installed and may download none."""
+    return duckdb.connect(config={"extension_directory": str(folder), "autoinstall_known_extensions": False})
+
+
+def test_the_extensions_install_from_their_packages_and_load_with_signatures_checked(tmp_path: Path):
+    extensions = tmp_path / "extensions"
+    with _fresh_connection(extensions) as con:
+        assert con.execute("select current_setting('allow_unsigned_extensions')").fetchone()[0] is False
+        assert installed_extensions(con) == {}
+        assert install_extensions(con) == list(EXTENSION_PACKAGES)
+        assert install_extensions(con) == []  # once
+        installed = installed_extensions(con)
+        assert set(installed) == set(CANONICAL_NAMES.values())
+        assert all(Path(path).is_relative_to(extensions) for path in installed.values())
+    # a new process's plain LOAD finds them where DuckDB looks, offline, signatures checked
+    with _fresh_connection(extensions) as con:
+        for name in EXTENSION_PACKAGES:
+            con.execute(f"load {name}")
+        loaded = {row[0] for row in con.execute("select extension_name from duckdb_extensions() where loaded")
+                  .fetchall()}
+        assert set(CANONICAL_NAMES.values()) <= loaded
+
+
+def test_a_tampered_extension_binary_is_refused(tmp_path: Path):
+    tampered = tmp_path / "httpfs.duckdb_extension"
+    shutil.copyfile(extension_file("httpfs"), tampered)
+    with tampered.open("r+b") as binary:  # one bit of the code, far from the signature at the end
+        binary.seek(4096)
+        byte = binary.read(1)
+        binary.seek(4096)
+        binary.write(bytes([byte[0] ^ 1]))
+    with _fresh_connection(tmp_path / "extensions") as con, pytest.raises(duckdb.IOException, match="signature"):
+        con.execute(f"load '{tampered}'")
+
+
+def test_feed_warehouse_selects_the_file_or_a_ducklake_on_postgres():
+    assert parse_warehouse("", "/x/") is None
+    assert parse_warehouse(None, "/x/") is None
+    lake = parse_warehouse("ducklake:postgres:host=db port=5432 dbname=feed", "s3://b/p/")
+    assert lake == LakeCatalog("postgres:host=db port=5432 dbname=feed", "s3://b/p/")
+    assert lake.on_s3
+    assert lake.attach_sql() == ("attach 'ducklake:postgres:host=db port=5432 dbname=feed' as lake "
+                                 "(data_path 's3://b/p/')")
+    for bad in ("feed.duckdb", "ducklake:sqlite:x.db", "ducklake:postgres", "postgres:host=db"):
+        with pytest.raises(ValueError, match="FEED_WAREHOUSE"):
+            parse_warehouse(bad, "/x/")
+
+
+def test_the_settings_check_feed_warehouse_and_default_the_lake_data_path(monkeypatch, tmp_path: Path):
+    monkeypatch.delenv("FEED_WAREHOUSE", raising=False)
+    monkeypatch.delenv("FEED_LAKE_DATA_PATH", raising=False)
+    assert settings.warehouse() == ""
+    assert settings.lake_data_path(tmp_path) == f"{tmp_path / 'lake'}/"
+    monkeypatch.setenv("FEED_WAREHOUSE", "ducklake:mysql:db")
+    with pytest.raises(ValueError, match="FEED_WAREHOUSE='ducklake:mysql:db'"):
+        settings.warehouse()
+    monkeypatch.setenv("FEED_LAKE_DATA_PATH", "s3://bucket/prefix")
+    assert settings.lake_data_path(tmp_path) == "s3://bucket/prefix/"
+
+
+def test_the_s3_secret_comes_from_the_aws_variables():
+    assert s3_secret_sql({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s'x", "AWS_REGION": "eu-west-1",
+                          "AWS_ENDPOINT_URL": "http://127.0.0.1:9000"}) == (
+        "create or replace temporary secret feed_lake_s3 (type s3, key_id 'k', secret 's''x', "
+        "region 'eu-west-1', endpoint '127.0.0.1:9000', url_style 'path', use_ssl false)")
+    assert s3_secret_sql({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_DEFAULT_REGION": "us-east-2",
+                          "AWS_SESSION_TOKEN": "t"}) == (
+        "create or replace temporary secret feed_lake_s3 (type s3, key_id 'k', secret 's', session_token 't', "
+        "region 'us-east-2')")
+    assert "use_ssl true" in s3_secret_sql({"AWS_ENDPOINT_URL": "https://minio.example:9000"})
+
+
+def _lake_warehouse(tmp_path: Path) -> Warehouse:
+    """The warehouse resource as ``build_resources`` makes it from the environment."""
+    return Warehouse(database=str(tmp_path / WAREHOUSE_FILE), catalog=settings.warehouse(),
+                     lake_data_path=settings.lake_data_path(tmp_path))
+
+
+def test_the_schema_is_made_on_ducklake_over_postgres_and_s3_and_a_write_round_trips(
+        lake_environ: dict, s3_server: S3Server, tmp_path: Path):
+    warehouse = _lake_warehouse(tmp_path)
+    with warehouse.connection() as con, warehouse.write(con):
+        assert con.execute("select current_database()").fetchone()[0] == "lake"
+        con.execute("insert into warehouse_writes values (1, 'test', timestamp '2024-03-01 12:00:00')")
+        con.execute("insert into papers (paper_id, authors, first_seen_date, last_seen_date, n_appearances, "
+                    "n_days, sources, formats, match_rules) values ('arxiv:1', ['A. B.'], date '2024-03-01', "
+                    "date '2024-03-02', 2, 2, ['arxiv'], ['arxiv_listing'], ['arxiv_id'])")
+        # more rows than DuckLake inlines into its catalog: they go to a Parquet file on S3
+        con.execute("insert into term_daily_counts select date '2024-03-01' + (i % 30)::int, 'text', "
+                    "'term ' || i, i from range(5000) t(i)")
+    with warehouse.connection() as con:  # a new connection: the catalog and the files are the lake's
+        tables = {row[0]: row[1] for row in con.execute(
+            "select table_name, comment from duckdb_tables() where database_name = 'lake'").fetchall()}
+        assert tables == {table.name: table.description for table in TABLE_LIST}
+        comment = con.execute("select comment from duckdb_columns() where database_name = 'lake' "
+                              "and table_name = 'papers' and column_name = 'n_days'").fetchone()[0]
+        assert comment == TABLES["papers"].columns[8].description
+        assert con.execute("select writer from warehouse_writes").fetchall() == [("test",)]
+        assert con.execute("select paper_id, authors, n_days from papers").fetchall() == [("arxiv:1", ["A. B."], 2)]
+        assert con.execute("select count(*), sum(papers) from term_daily_counts").fetchone() == (5000, 4999 * 2500)
+    prefix = lake_environ["FEED_LAKE_DATA_PATH"].removeprefix(f"s3://{s3_server.bucket}/")
+    assert any(key.endswith(".parquet") for key in s3_server.keys(prefix))  # the rows went to S3
+    # no DuckDB file, and no published copy: the lake is read directly
+    assert not (tmp_path / WAREHOUSE_FILE).exists()
+    assert not (tmp_path / QUERY_DATABASE).exists() and not (tmp_path / PUBLISHED_DIR).exists()
+
+
+def _table_rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    excluded = RUN_DEPENDENT_COLUMNS.get(table, ())
+    columns = ", ".join(c for c in TABLES[table].column_names if c not in excluded)
+    return con.execute(f"select {columns} from {table} order by all").fetchall()
+
+
+@pytest.mark.slow
+def test_the_sample_inbox_on_ducklake_gives_the_tables_of_the_duckdb_file(
+        sample_warehouse: Path, lake_environ: dict, tmp_path: Path):
+    data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
+    generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=SAMPLE_DAYS)
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        feed = Feed(data_dir, instance)  # its resources read FEED_WAREHOUSE: the lake
+        assert feed.defs.resources["warehouse"].catalog == lake_environ["FEED_WAREHOUSE"]
+        assert feed.materialize(SAMPLE_START, SAMPLE_END).success
+    assert not (data_dir / WAREHOUSE_FILE).exists() and not (data_dir / PUBLISHED_DIR).exists()
+
+    compared = [table.name for table in TABLE_LIST if table.name not in BOOKKEEPING_TABLES]
+    with duckdb.connect(str(sample_warehouse / WAREHOUSE_FILE), read_only=True) as con:
+        embedded = {table: _table_rows(con, table) for table in compared}
+    lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
+    try:
+        on_lake = {table: _table_rows(lake, table) for table in compared}
+    finally:
+        lake.close()
+    assert embedded["papers"] and embedded["trending_terms"]  # the comparison compares something
+    for table in compared:
+        assert on_lake[table] == embedded[table], table
+    assert isinstance(embedded["raw_dumps"][0][0], dt.date)
+
+
+def test_lake_connections_share_one_attached_database_but_not_transactions_or_temp_tables(lake_environ: dict):
+    catalog = parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"])
+    first, second = connect_lake(catalog), connect_lake(catalog)
+    try:
+        first.execute("create table shared (x integer)")
+        first.execute("create temp table own (x integer)")
+        first.begin()
+        first.execute("insert into shared values (1)")
+        assert second.execute("select count(*) from shared").fetchone()[0] == 0  # not committed yet
+        first.commit()
+        assert second.execute("select count(*) from shared").fetchone()[0] == 1
+        with pytest.raises(duckdb.CatalogException):
+            second.execute("select * from own")
+    finally:
+        first.close()
+        second.close()
+    third = connect_lake(catalog)  # closing a connection leaves the process's lake attached
+    try:
+        assert third.execute("select current_database(), count(*) from shared").fetchone() == ("lake", 1)
+    finally:
+        third.close()
