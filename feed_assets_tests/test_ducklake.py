@@ -5,7 +5,10 @@ S3-compatible server, and the sample inbox giving the same tables as on the Duck
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +16,7 @@ import duckdb
 import pytest
 
 from feed_assets import settings
-from feed_assets.resources import WAREHOUSE_FILE, Warehouse
+from feed_assets.resources import WAREHOUSE_FILE, Warehouse, WarehouseLockedError
 from feed_assets.sample_data import generate_sample_inbox
 from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse, s3_secret_sql
 from feed_assets.warehouse.extensions import (
@@ -196,3 +199,52 @@ def test_lake_connections_share_one_attached_database_but_not_transactions_or_te
         assert third.execute("select current_database(), count(*) from shared").fetchone() == ("lake", 1)
     finally:
         third.close()
+
+
+def test_a_second_writer_of_the_lake_waits_then_fails_naming_the_first(lake_environ: dict, tmp_path: Path):
+    first = _lake_warehouse(tmp_path)
+    second = Warehouse(database=first.database, catalog=first.catalog, lake_data_path=first.lake_data_path,
+                       lock_timeout_seconds=1.5)
+    with first.connection() as con:
+        con.execute("select 1")
+        with pytest.raises(WarehouseLockedError, match=r"being written by another process .* PostgreSQL session \d+"):
+            with second.connection():
+                pass
+    with second.connection() as con:  # once the first has closed, the second writes
+        with second.write(con):
+            con.execute("insert into warehouse_writes values (1, 'second', now()::timestamp)")
+        assert con.execute("select writer from warehouse_writes").fetchall() == [("second",)]
+
+
+@pytest.mark.slow
+def test_two_backfills_started_at_once_on_disjoint_ranges_give_the_tables_of_one_run(
+        sample_warehouse: Path, lake_environ: dict, tmp_path: Path):
+    """Two `dagster asset materialize` of the sample's two halves, started together from the
+    command line on one lake: both succeed (the second writer waits for the first) and the
+    tables are those of one run over all the days on the DuckDB file."""
+    data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
+    generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=SAMPLE_DAYS)
+    home.mkdir()
+    middle = SAMPLE_START + dt.timedelta(days=SAMPLE_DAYS // 2 - 1)
+    env = {**os.environ, **lake_environ, "DAGSTER_HOME": str(home), "FEED_DATA_DIR": str(data_dir),
+           "FEED_START_DATE": SAMPLE_START.isoformat(), "FEED_END_DATE": SAMPLE_END.isoformat()}
+    command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "feed_assets.definitions",
+               "--select", "*", "--partition-range"]
+    runs = [subprocess.Popen([*command, f"{first}...{last}"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+            for first, last in ((SAMPLE_START, middle), (middle + dt.timedelta(days=1), SAMPLE_END))]
+    for run in runs:
+        _, stderr = run.communicate(timeout=600)
+        assert run.returncode == 0, stderr[-3000:]
+
+    compared = [table.name for table in TABLE_LIST if table.name not in BOOKKEEPING_TABLES]
+    with duckdb.connect(str(sample_warehouse / WAREHOUSE_FILE), read_only=True) as con:
+        embedded = {table: _table_rows(con, table) for table in compared}
+    lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
+    try:
+        on_lake = {table: _table_rows(lake, table) for table in compared}
+    finally:
+        lake.close()
+    assert embedded["papers"] and embedded["trending_terms"]
+    for table in compared:
+        assert on_lake[table] == embedded[table], table
