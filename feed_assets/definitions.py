@@ -18,6 +18,7 @@ from feed_assets.assets.trends import (
 )
 from feed_assets.assets.checks import quality_checks
 from feed_assets.automation.jobs import daily_feed_job
+from feed_assets.automation.maintenance import warehouse_maintenance_job, warehouse_maintenance_schedule
 from feed_assets.automation.progress import progress_logger
 from feed_assets.automation.schedules import daily_feed_schedule
 from feed_assets.automation.sensors import inbox_sensor
@@ -30,8 +31,8 @@ def build_definitions(data_dir: Path | None = None, sources: FeedSources | None 
         assets=[raw_dumps, parsed_entries, papers, daily_feed_stats,
                 term_daily_counts, trending_terms, term_bursts, top_papers, author_activity, category_trends],
         asset_checks=quality_checks,
-        jobs=[daily_feed_job],
-        schedules=[daily_feed_schedule],
+        jobs=[daily_feed_job, warehouse_maintenance_job],
+        schedules=[daily_feed_schedule, warehouse_maintenance_schedule],
         sensors=[inbox_sensor],
         resources=build_resources(data_dir, sources),
         # Dagster's console logger unless a run configures another: `feed-assets backfill`

@@ -248,3 +248,35 @@ def test_two_backfills_started_at_once_on_disjoint_ranges_give_the_tables_of_one
     assert embedded["papers"] and embedded["trending_terms"]
     for table in compared:
         assert on_lake[table] == embedded[table], table
+
+
+@pytest.mark.slow
+def test_the_maintenance_job_compacts_the_lake_and_expires_snapshots_and_keeps_every_row(
+        lake_environ: dict, tmp_path: Path):
+    data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
+    generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=4)
+    home.mkdir()
+    compared = [table.name for table in TABLE_LIST]
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        feed = Feed(data_dir, instance)
+        for day in range(4):  # a commit or more per step and day: many small files
+            assert feed.materialize(SAMPLE_START + dt.timedelta(days=day)).success
+        lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
+        try:
+            before = {table: _table_rows(lake, table) for table in compared}
+            snapshots = lake.execute("select count(*) from ducklake_snapshots('lake')").fetchone()[0]
+        finally:
+            lake.close()
+        result = feed.defs.get_job_def("warehouse_maintenance_job").execute_in_process(
+            instance=instance, run_config={"ops": {"compact_warehouse": {"config": {"keep_days": 0}}}})
+        assert result.success
+    (materialization,) = [event for event in result.all_events if event.event_type_value == "STEP_OUTPUT"]
+    metadata = {key: value.value for key, value in materialization.event_specific_data.metadata.items()}
+    assert metadata["data_files_after"] < metadata["data_files_before"]
+    assert metadata["snapshots_expired"] > 0
+    lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
+    try:
+        assert {table: _table_rows(lake, table) for table in compared} == before
+        assert lake.execute("select count(*) from ducklake_snapshots('lake')").fetchone()[0] < snapshots
+    finally:
+        lake.close()
