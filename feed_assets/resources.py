@@ -175,9 +175,13 @@ class Warehouse(dg.ConfigurableResource):
         return Path(self.database).parent
 
     @contextmanager
-    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection with every table in place (the folder is created if needed)."""
-        if not self._in_run:
+    def connection(self, hold: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection with every table in place (the folder is created if needed).
+
+        ``hold=False``: a block after which the run must not hold the warehouse while it is not
+        open yet (``raw_dumps`` reads what was fetched before, then fetches for minutes): it
+        gets a connection of its own, closed when it ends."""
+        if not self._in_run or (not hold and self._shared is None):
             con, lock = self._open()
             try:
                 yield con

@@ -90,7 +90,7 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
                      ("arxiv", sources.arxiv if "arxiv" in sources.enabled else None)) if resource]
     fetched_before: set[tuple] = set()
     if http_sources and not config.refetch:
-        with warehouse.connection() as con:
+        with warehouse.connection(hold=False) as con:  # not held while fetching
             fetched_before = set(con.execute("""
                 select distinct feed_date, source from raw_dumps
                 where channel = ? and feed_date between ? and ?
