@@ -26,6 +26,7 @@ from feed_assets.identity.rules import RULES
 from feed_assets.parsing.normalize import normalize_arxiv_id
 from feed_assets.resources import WAREHOUSE_FILE
 from feed_assets.sources.inbox import scan_inbox
+from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse
 from feed_assets.warehouse.publish import QUERY_DATABASE
 
 COMMAND = ".venv/bin/feed-assets"
@@ -57,6 +58,23 @@ def readable_database() -> Path:
     if not path.exists():
         raise click.ClickException(f"no warehouse in {settings.data_dir()} yet: run `make run` first")
     return path
+
+
+def lake() -> LakeCatalog | None:
+    """The DuckLake that ``FEED_WAREHOUSE`` names, or None for the DuckDB file."""
+    return parse_warehouse(settings.warehouse(), settings.lake_data_path())
+
+
+def open_for_reading() -> duckdb.DuckDBPyConnection:
+    """A connection to read the warehouse: the lake itself (readers see its committed
+    snapshots at any time), or the file's query copy."""
+    catalog = lake()
+    if catalog is None:
+        return connect_read_only(readable_database())
+    try:
+        return connect_lake(catalog)
+    except duckdb.Error as error:
+        raise click.ClickException(f"cannot attach the lake {catalog.metadata!r}: {error}") from None
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
@@ -125,7 +143,7 @@ def query(sql: str, output: str | None, limit: int | None, all_rows: bool) -> No
     """
     if all_rows and limit is not None:
         raise click.UsageError("--all and --limit exclude each other")
-    with connect_read_only(readable_database()) as con:
+    with open_for_reading() as con:
         try:
             cursor = con.execute(sql)
         except duckdb.Error as error:
@@ -175,9 +193,15 @@ def rising_terms(con: duckdb.DuckDBPyConnection) -> str:
 
 def summary_lines(data_dir: Path) -> list[str]:
     path = data_dir / WAREHOUSE_FILE
-    if not path.exists():
+    catalog = lake()
+    if catalog is None and not path.exists():
         raise click.ClickException(f"no warehouse at {path} yet: run `make run` first")
-    with connect_read_only(path) as con:
+    where = ([f"warehouse:        {path}",
+              f"query copy:       {path.with_name(QUERY_DATABASE)} (open it read-only at any time)"]
+             if catalog is None else
+             [f"warehouse:        the DuckLake {catalog.metadata}, its files in {catalog.data_path}",
+              "                  (attach it from any machine, see the README's \"Scaling out\")"])
+    with (connect_read_only(path) if catalog is None else open_for_reading()) as con:
         def count(sql: str) -> int:
             return con.execute(sql).fetchone()[0]
 
@@ -189,8 +213,7 @@ def summary_lines(data_dir: Path) -> list[str]:
             f"  ({count('select count(*) from papers where n_appearances > 1')} seen more than once)",
             f"rejected entries: {count('select count(*) from rejected_entries')}",
             f"rising terms:     {rising_terms(con)}",
-            f"warehouse:        {path}",
-            f"query copy:       {path.with_name(QUERY_DATABASE)} (open it read-only at any time)",
+            *where,
             f"charts:           {data_dir / 'reports'}",
         ]
 
@@ -253,7 +276,7 @@ def paper(paper_id: str) -> None:
     PAPER_ID is a paper id from the papers table (arxiv:2403.00528, title:..., abstract:...)
     or an arXiv id or URL.
     """
-    with connect_read_only(readable_database()) as con:
+    with open_for_reading() as con:
         found = resolve_paper_id(con, paper_id.strip())
         if found is None:
             raise click.ClickException(

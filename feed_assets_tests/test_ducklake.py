@@ -177,6 +177,16 @@ def test_the_sample_inbox_on_ducklake_gives_the_tables_of_the_duckdb_file(
         assert on_lake[table] == embedded[table], table
     assert isinstance(embedded["raw_dumps"][0][0], dt.date)
 
+    # the command line reads the lake: its query and summary
+    env = {**os.environ, **lake_environ, "FEED_DATA_DIR": str(data_dir)}
+    cli = str(Path(sys.executable).parent / "feed-assets")
+    counted = subprocess.run([cli, "query", "--csv", "select count(*) as papers from papers"], env=env,
+                             capture_output=True, text=True, check=True).stdout
+    assert counted == f"papers\n{len(embedded['papers'])}\n"
+    summary = subprocess.run([cli, "summary"], env=env, capture_output=True, text=True, check=True).stdout
+    assert f"papers:           {len(embedded['papers'])}" in summary
+    assert "the DuckLake postgres:" in summary and "query copy" not in summary
+
 
 def test_lake_connections_share_one_attached_database_but_not_transactions_or_temp_tables(lake_environ: dict):
     catalog = parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"])
