@@ -7,7 +7,7 @@ DG := $(VENV)/bin/dg
 FEED := $(VENV)/bin/feed-assets
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: help install dev run test test-fast ui screenshots bench backtest samples clean
+.PHONY: help install dev run test test-fast ui screenshots bench backtest samples clean lake-demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon (schedules
 
 screenshots: dev ## run the browser test, saving its screenshots of the UI to docs/screenshots/
 	FEED_UI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q feed_assets_tests/test_ui_browser.py
+
+lake-demo: dev ## the sample on DuckLake: PostgreSQL and S3 (moto) started here, a backfill, how to attach
+	@$(PY) -m feed_assets_tests.lake_demo
 
 bench: dev ## P1-P3: backfills of ../shared/data and of 10 synthetic years against Dagster's floor
 	$(PY) -m feed_assets_tests.benchmark
