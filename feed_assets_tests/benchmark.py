@@ -71,15 +71,20 @@ def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
     return seconds
 
 
-def run_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date) -> dict:
-    """Materialize every asset over ``start``..``end`` in one run; wall seconds and step seconds."""
+def execute_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date) -> tuple[float, dict[str, float]]:
+    """Materialize every asset over ``start``..``end`` in one run; its wall and step seconds."""
     home.mkdir(parents=True, exist_ok=True)
     with dg.instance_for_test(temp_dir=str(home)) as instance:
         job = build_definitions(data_dir).resolve_implicit_global_asset_job_def()
         began = time.perf_counter()
         result = job.execute_in_process(instance=instance, tags=range_tags(start, end))
         wall = time.perf_counter() - began
-        steps = step_seconds(instance, result.run_id)
+        return wall, step_seconds(instance, result.run_id)
+
+
+def run_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date) -> dict:
+    """``execute_feed``, and what the warehouse file holds after it."""
+    wall, steps = execute_feed(data_dir, home, start, end)
     with duckdb.connect(str(data_dir / WAREHOUSE_FILE), read_only=True) as con:
         entries, rejected, papers, terms = con.execute("""
             select (select count(*) from paper_appearances), (select count(*) from rejected_entries),

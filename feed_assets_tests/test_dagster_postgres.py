@@ -8,18 +8,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
-import httpx
 import pytest
 
 from feed_assets.sample_data import generate_sample_inbox
 from feed_assets_tests.lake_servers import PostgresServer, free_port
+from feed_assets_tests.webserver import graphql, stop, wait_until_serving
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -33,12 +31,6 @@ pytestmark = pytest.mark.slow
 def instance_url(server: PostgresServer, database: str) -> str:
     """The instance's URL with the driver named (SQLAlchemy 2.1 would pick psycopg 3 otherwise)."""
     return f"postgresql+psycopg2://postgres@{server.host}:{server.port}/{database}"
-
-
-def graphql(url: str, query: str) -> dict:
-    answer = httpx.post(f"{url}/graphql", timeout=30, json={"query": query}).json()
-    assert "errors" not in answer, answer["errors"]
-    return answer["data"]
 
 
 def test_a_backfill_on_the_postgres_instance_is_recorded_and_the_webserver_shows_it(
@@ -78,25 +70,12 @@ def test_a_backfill_on_the_postgres_instance_is_recorded_and_the_webserver_shows
                               stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the webserver did not come up in 180 s"
-            time.sleep(0.5)
+        wait_until_serving(url, server, tmp_path / "webserver.log")
         runs = graphql(url, "{ runsOrError { ... on Runs { results { runId status } } } }")["runsOrError"]["results"]
         assert runs == [{"runId": run.run_id, "status": "SUCCESS"}]
         stats = graphql(url, '{ assetNodeOrError(assetKey: {path: ["raw_dumps"]}) { ... on AssetNode { '
                              'partitionStats { numMaterialized numPartitions } } } }')["assetNodeOrError"]
         assert stats["partitionStats"] == {"numMaterialized": DAYS, "numPartitions": DAYS}
     finally:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop(server)
         log.close()

@@ -152,6 +152,23 @@ def _table_rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
     return con.execute(f"select {columns} from {table} order by all").fetchall()
 
 
+def _assert_the_lake_holds_the_files_tables(file_warehouse: Path, lake_environ: dict) -> dict[str, list[tuple]]:
+    """Every table of the lake equals the DuckDB file's (bookkeeping and load times left out);
+    returns the file's rows."""
+    compared = [table.name for table in TABLE_LIST if table.name not in BOOKKEEPING_TABLES]
+    with duckdb.connect(str(file_warehouse / WAREHOUSE_FILE), read_only=True) as con:
+        embedded = {table: _table_rows(con, table) for table in compared}
+    lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
+    try:
+        on_lake = {table: _table_rows(lake, table) for table in compared}
+    finally:
+        lake.close()
+    assert embedded["papers"] and embedded["trending_terms"]  # the comparison compares something
+    for table in compared:
+        assert on_lake[table] == embedded[table], table
+    return embedded
+
+
 @pytest.mark.slow
 def test_the_sample_inbox_on_ducklake_gives_the_tables_of_the_duckdb_file(
         sample_warehouse: Path, lake_environ: dict, tmp_path: Path):
@@ -164,17 +181,7 @@ def test_the_sample_inbox_on_ducklake_gives_the_tables_of_the_duckdb_file(
         assert feed.materialize(SAMPLE_START, SAMPLE_END).success
     assert not (data_dir / WAREHOUSE_FILE).exists() and not (data_dir / PUBLISHED_DIR).exists()
 
-    compared = [table.name for table in TABLE_LIST if table.name not in BOOKKEEPING_TABLES]
-    with duckdb.connect(str(sample_warehouse / WAREHOUSE_FILE), read_only=True) as con:
-        embedded = {table: _table_rows(con, table) for table in compared}
-    lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
-    try:
-        on_lake = {table: _table_rows(lake, table) for table in compared}
-    finally:
-        lake.close()
-    assert embedded["papers"] and embedded["trending_terms"]  # the comparison compares something
-    for table in compared:
-        assert on_lake[table] == embedded[table], table
+    embedded = _assert_the_lake_holds_the_files_tables(sample_warehouse, lake_environ)
     assert isinstance(embedded["raw_dumps"][0][0], dt.date)
 
     # the command line reads the lake: its query and summary
@@ -247,17 +254,7 @@ def test_two_backfills_started_at_once_on_disjoint_ranges_give_the_tables_of_one
         _, stderr = run.communicate(timeout=600)
         assert run.returncode == 0, stderr[-3000:]
 
-    compared = [table.name for table in TABLE_LIST if table.name not in BOOKKEEPING_TABLES]
-    with duckdb.connect(str(sample_warehouse / WAREHOUSE_FILE), read_only=True) as con:
-        embedded = {table: _table_rows(con, table) for table in compared}
-    lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
-    try:
-        on_lake = {table: _table_rows(lake, table) for table in compared}
-    finally:
-        lake.close()
-    assert embedded["papers"] and embedded["trending_terms"]
-    for table in compared:
-        assert on_lake[table] == embedded[table], table
+    _assert_the_lake_holds_the_files_tables(sample_warehouse, lake_environ)
 
 
 @pytest.mark.slow

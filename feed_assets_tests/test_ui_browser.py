@@ -19,7 +19,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -27,7 +26,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import httpx
 import pytest
 
 from feed_assets.definitions import defs
@@ -35,6 +33,7 @@ from feed_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from feed_assets.sample_data import RISING_TOPIC, generate_sample_inbox
 from feed_assets.warehouse.schema import TABLES
 from feed_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_END, SAMPLE_START
+from feed_assets_tests.webserver import graphql, stop, wait_until_serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
@@ -70,13 +69,6 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def graphql(url: str, query: str, variables: dict | None = None) -> dict:
-    """An answer of the webserver's own GraphQL API (what the UI itself asks)."""
-    answer = httpx.post(f"{url}/graphql", timeout=30, json={"query": query, "variables": variables or {}}).json()
-    assert "errors" not in answer, answer["errors"]
-    return answer["data"]
-
-
 @pytest.fixture
 def dagster_ui(tmp_path):
     """``dg dev`` on 127.0.0.1, as ``make ui`` starts it, ready to answer; stopped (with its daemon)
@@ -93,27 +85,14 @@ def dagster_ui(tmp_path):
              "VIRTUAL_ENV": str(VENV), "DAGSTER_HOME": str(home), "FEED_DATA_DIR": str(data)},
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # the partitions: the sample's days
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
     try:
-        while True:
-            assert server.poll() is None, (tmp_path / "dagster-dev.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the Dagster UI did not come up in 180 s"
-            time.sleep(0.5)
+        wait_until_serving(url, server, tmp_path / "dagster-dev.log")
         # the one-time "Join the Dagster community" dialog of a new instance: seen, as its Skip
         # button records it (a dialog that pops up over another one closed both)
         assert graphql(url, "mutation { setNuxSeen }")["setNuxSeen"]
         yield url, data
     finally:
-        os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C sends to `make ui`
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop(server)  # what Ctrl-C sends to `make ui`
         log.close()
     assert "dg dev" not in (tmp_path / "dagster-dev.log").read_text()  # no notice to use another command
 
