@@ -104,23 +104,32 @@ def _day_files(folder: Path) -> list[Path]:
     return [path for path in folder.glob("????-??-??.parquet")]
 
 
+# months written by one partitioned COPY: DuckDB keeps at most partitioned_write_max_open_files
+# (100) files open, and a partition whose file it had to close gets a second file (seen on
+# DuckDB 1.5.5 publishing ten years of papers at once)
+MONTHS_PER_COPY = 60
+
+
 def _publish_months(con: duckdb.DuckDBPyConnection, folder: Path, table: str, column: str, months: list) -> int:
-    """Write the months' rows of ``table`` to a scratch folder in one partitioned COPY, then
-    rename each month's file over its published name (an empty file for a month with no rows)."""
+    """Write the months' rows of ``table`` to a scratch folder, in partitioned COPYs of at most
+    ``MONTHS_PER_COPY`` months, then rename each month's file over its published name (an
+    empty file for a month with no rows)."""
     schema_file = _ensure_schema_file(con, folder, table)
     scratch = folder / f".publishing-{uuid.uuid4().hex}"
-    last = months[-1]
-    after_last = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    scratch.mkdir()
     try:
-        # the range bounds let DuckDB skip row groups outside it; the list picks the months
-        con.execute(f"""
-            copy (select *, strftime({column}, '%Y-%m') as publish_month from {table}
-                  where {column} >= ? and {column} < ?
-                    and date_trunc('month', {column})::date in (select unnest(?::date[])))
-            to {sql_string(scratch)} (format parquet, partition_by (publish_month))
-        """, [months[0], after_last, months])
+        for first in range(0, len(months), MONTHS_PER_COPY):
+            chunk = months[first:first + MONTHS_PER_COPY]
+            after_last = (chunk[-1].replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            # the range bounds let DuckDB skip row groups outside it; the list picks the months
+            con.execute(f"""
+                copy (select *, strftime({column}, '%Y-%m') as publish_month from {table}
+                      where {column} >= ? and {column} < ?
+                        and date_trunc('month', {column})::date in (select unnest(?::date[])))
+                to {sql_string(scratch / str(first))} (format parquet, partition_by (publish_month))
+            """, [chunk[0], after_last, chunk])
         produced = {}
-        for path in scratch.glob("publish_month=*/*.parquet"):
+        for path in scratch.glob("*/publish_month=*/*.parquet"):
             key = path.parent.name.removeprefix("publish_month=")
             if key in produced:
                 raise RuntimeError(f"publishing {table} {key}: DuckDB wrote more than one file for the month")
