@@ -53,7 +53,6 @@ _FIRST_SEEN_PAPERS = """
            coalesce(t.keywords, []) as keywords, coalesce(t.categories, []) as categories
     from day_papers d left join tags t using (paper_id)
 """
-FIRST_SEEN_PAPERS = _FIRST_SEEN_PAPERS.format(between="")
 FIRST_SEEN_PAPERS_BETWEEN = _FIRST_SEEN_PAPERS.format(between="and first_seen_date between ? and ?")
 
 
@@ -293,13 +292,21 @@ def refresh_author_activity(con: duckdb.DuckDBPyConnection) -> Refresh:
 
 def refresh_category_trends(con: duckdb.DuckDBPyConnection) -> Refresh:
     """Papers first seen per day and arXiv category, with their share of the day's new papers."""
-    return _refresh_first_seen_tally(con, "category_trends", f"""
+    # only the columns it needs: FIRST_SEEN_PAPERS carries titles and abstracts, which DuckDB
+    # 1.5.5 held for every paper of ten years when that query was read twice (out of memory)
+    return _refresh_first_seen_tally(con, "category_trends", """
         insert into category_trends
-        with papers_of_days as ({FIRST_SEEN_PAPERS}),
-        totals as (select first_seen_date, count(*) as new_papers from papers_of_days group by all)
-        select p.first_seen_date, category, count(*) as papers, count(*) / any_value(t.new_papers) as share
-        from (select first_seen_date, paper_id, unnest(categories) as category from papers_of_days) p
-        join totals t using (first_seen_date)
+        with day_papers as (
+            select paper_id, first_seen_date from papers where first_seen_date in (select feed_date from trend_days)
+        ), paper_categories as (
+            select paper_id, unnest(categories) as category from (
+                select paper_id, list_distinct(flatten(list(categories))) as categories from paper_appearances
+                where paper_id in (select paper_id from day_papers) group by paper_id)
+        ), totals as (
+            select first_seen_date, count(*) as new_papers from day_papers group by all
+        )
+        select d.first_seen_date, c.category, count(*) as papers, count(*) / any_value(t.new_papers) as share
+        from day_papers d join paper_categories c using (paper_id) join totals t using (first_seen_date)
         group by all
     """)
 
