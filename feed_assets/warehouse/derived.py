@@ -25,9 +25,7 @@ FORMAT_AUTHORITY: dict[str, int] = {
 }
 
 
-# up to this many keys are looked up as a list rather than through a hash join
-LISTED_KEYS = 50_000
-# a rebuild of more papers than a list holds is done in parts of about this many appearances
+# a rebuild of many papers is done in parts of about this many appearances
 # (papers split by a hash of their id), so that each part's aggregation fits the memory limit
 APPEARANCES_PER_PART = 400_000
 # widths of a format's authority and of a feed date's day number (days since 0001-01-01)
@@ -66,12 +64,10 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     else:
         con.execute(f"create or replace temp table papers_scope as "
                     f"select distinct paper_id from ({changes.papers('paper_appearances')})")
-        # a few papers (a day's run) are matched as a list, which DuckDB checks while it scans the
-        # paper_id column alone; many (a backfill) through a hash join
-        scoped = [row[0] for row in con.execute("select paper_id from papers_scope").fetchall()] \
-            if con.execute("select count(*) from papers_scope").fetchone()[0] <= LISTED_KEYS else None
-        in_scope, params = (("list_contains(?::varchar[], paper_id)", [scoped]) if scoped is not None
-                            else ("paper_id in (select paper_id from papers_scope)", []))
+        # matched through a hash join, for a day's papers as for a backfill's: DuckDB 1.5.5
+        # checks list_contains(?::varchar[], paper_id) item by item (a day's 1,200 papers
+        # against ten years of appearances: 3.7 s a scan against 0.03 s for the join)
+        in_scope, params = "paper_id in (select paper_id from papers_scope)", []
         record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}",
                        params)
         con.execute(f"delete from papers where {in_scope}", params)
@@ -81,8 +77,7 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     # (ten years of abstracts are gigabytes); the chosen entries' fields are joined in after.
     rank = (f"lpad({_authority_case()}::varchar, {_RANK_DIGITS}, '0') "
             f"|| lpad(date_diff('day', date '0001-01-01', feed_date)::varchar, {_DAY_DIGITS}, '0') || appearance_id")
-    listed = bool(params)
-    parts = 1 if listed else max(1, -(-con.execute(
+    parts = max(1, -(-con.execute(
         f"select count(*) from paper_appearances where {in_scope}").fetchone()[0] // APPEARANCES_PER_PART))
     rebuilt = sum(_insert_papers(con, in_scope if parts == 1 else
                                  f"({in_scope}) and hash(paper_id) % {parts} = {part}", params, rank)
