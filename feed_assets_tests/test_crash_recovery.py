@@ -26,18 +26,19 @@ BOOKKEEPING = {"warehouse_writes", "table_changes", "reader_progress"}
 VOLATILE = {"raw_dumps": ("stored_at",), "fetch_log": ("fetched_at",)}
 
 
-def backfill(data_dir: Path, home: Path) -> subprocess.Popen:
+def backfill(data_dir: Path, home: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """The documented CLI backfill of the sample's days (``env``: more settings, a lake's say)."""
     return subprocess.Popen(
         [str(DAGSTER), "asset", "materialize", "-m", "feed_assets.definitions", "--select", "*",
          "--partition-range", f"{SAMPLE_START}...{SAMPLE_END}"],
-        cwd=PROJECT_ROOT, env={**os.environ, "FEED_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home)},
+        cwd=PROJECT_ROOT, env={**os.environ, **(env or {}), "FEED_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home)},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def kill_in_step(data_dir: Path, home: Path, step: str, delay: float) -> bool:
+def kill_in_step(data_dir: Path, home: Path, step: str, delay: float, env: dict[str, str] | None = None) -> bool:
     """Start the backfill and SIGKILL it (and its parse workers) ``delay`` s after ``step`` starts;
     False if the run ended before."""
-    process = backfill(data_dir, home)
+    process = backfill(data_dir, home, env)
     for line in process.stderr:
         if f" - {step} - STEP_START" in line:
             try:

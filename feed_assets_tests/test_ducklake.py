@@ -5,6 +5,7 @@ S3-compatible server, and the sample inbox giving the same tables as on the Duck
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -287,3 +288,89 @@ def test_the_maintenance_job_compacts_the_lake_and_expires_snapshots_and_keeps_e
         assert lake.execute("select count(*) from ducklake_snapshots('lake')").fetchone()[0] < snapshots
     finally:
         lake.close()
+
+
+LAKE_READER = """
+import json, os, sys, time, duckdb
+from feed_assets.warehouse.catalog import s3_secret_sql
+from feed_assets.warehouse.extensions import load_extensions
+deadline, stop, seen, errors = time.monotonic() + float(sys.argv[1]), sys.argv[2], [], []
+con = duckdb.connect()
+load_extensions(con)
+con.execute(s3_secret_sql())
+attached = False
+while time.monotonic() < deadline and len(seen) < 5000 and not os.path.exists(stop):
+    try:
+        if not attached:  # read-only: it waits for the run to make the lake
+            con.execute("attach '" + os.environ["FEED_WAREHOUSE"] + "' as lake (read_only)")
+            attached = True
+        rows = con.execute("select feed_date::varchar, count(*) from lake.paper_appearances group by 1").fetchall()
+        con.execute("select count(*) from lake.papers").fetchone()
+        seen.append(dict(rows))
+    except (duckdb.CatalogException, duckdb.InvalidInputException) as error:
+        if attached and isinstance(error, duckdb.InvalidInputException):
+            errors.append(str(error))
+        time.sleep(0.05)  # before the first step made the lake and its tables
+    except duckdb.Error as error:
+        errors.append(str(error))
+print(json.dumps({"snapshots": seen, "errors": errors}))
+"""
+
+
+@pytest.mark.slow
+def test_a_reader_attached_read_only_during_a_30_day_backfill_never_errs_nor_sees_part_of_a_day(
+        lake_environ: dict, tmp_path: Path):
+    data_dir, home, stop = tmp_path / "data", tmp_path / "dagster_home", tmp_path / "stop-reader"
+    generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=30)
+    home.mkdir()
+    reader = subprocess.Popen([sys.executable, "-c", LAKE_READER, "300", str(stop)],
+                              env={**os.environ, **lake_environ}, stdout=subprocess.PIPE, text=True)
+    try:
+        with dg.instance_for_test(temp_dir=str(home)) as instance:
+            assert Feed(data_dir, instance).materialize(SAMPLE_START, SAMPLE_START + dt.timedelta(days=29)).success
+    finally:
+        stop.touch()
+    output = json.loads(reader.communicate(timeout=120)[0])
+    lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
+    try:
+        final = dict(lake.execute("select feed_date::varchar, count(*) from paper_appearances group by 1").fetchall())
+    finally:
+        lake.close()
+    assert output["errors"] == []
+    assert len(output["snapshots"]) > 3, "the reader did not get to read during the run"
+    assert len(final) > 15  # the weekdays of the 30 days
+    for snapshot in output["snapshots"]:
+        assert all(final[day] == count for day, count in snapshot.items())  # a day is absent or whole
+
+
+@pytest.mark.slow
+def test_a_backfill_killed_mid_write_leaves_the_lake_whole_and_the_next_run_completes_it(
+        sample_warehouse: Path, lake_environ: dict, tmp_path: Path):
+    """SIGKILL in three steps, one after another: the lake is at its last committed snapshot
+    (no duplicate key), the writer lock goes with the killed process, and a last run ends with
+    the tables of a clean run on the DuckDB file."""
+    from feed_assets_tests.test_crash_recovery import kill_in_step
+
+    data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
+    generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=SAMPLE_DAYS)
+    home.mkdir()
+    env = {**lake_environ, "FEED_START_DATE": SAMPLE_START.isoformat(), "FEED_END_DATE": SAMPLE_END.isoformat()}
+    killed = [step for step in ("parsed_entries", "papers", "trending_terms")
+              if any(kill_in_step(data_dir, home, step, delay=delay, env=env) for delay in (0.3, 0.08, 0.02))]
+    assert len(killed) >= 2, killed
+    lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
+    try:
+        for table in TABLE_LIST:
+            if table.natural_key and table.name != "fetch_log":
+                assert lake.execute(f"select count(*) - count(distinct ({', '.join(table.natural_key)})) "
+                                    f"from {table.name}").fetchone()[0] == 0, table.name
+    finally:
+        lake.close()
+    finishing = subprocess.run([str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
+                                "feed_assets.definitions", "--select", "*", "--partition-range",
+                                f"{SAMPLE_START}...{SAMPLE_END}"],
+                               env={**os.environ, **env, "FEED_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home),
+                                    "FEED_LOCK_TIMEOUT_SECONDS": "10"},
+                               capture_output=True, text=True, timeout=600)
+    assert finishing.returncode == 0, finishing.stderr[-3000:]
+    _assert_the_lake_holds_the_files_tables(sample_warehouse, lake_environ)
