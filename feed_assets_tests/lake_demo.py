@@ -96,13 +96,12 @@ def _read_as_another_machine(env: dict[str, str]) -> None:
     """The Python statements above, run here: the lake read-only, now and as of its first snapshots."""
     import duckdb
 
+    from feed_assets.warehouse.catalog import s3_secret_sql
     from feed_assets.warehouse.extensions import load_extensions
 
-    endpoint = env["AWS_ENDPOINT_URL"].removeprefix("http://")
     with duckdb.connect() as con:
         load_extensions(con)
-        con.execute(f"create secret (type s3, key_id '{env['AWS_ACCESS_KEY_ID']}', "
-                    f"secret '{env['AWS_SECRET_ACCESS_KEY']}', endpoint '{endpoint}', url_style 'path', use_ssl false)")
+        con.execute(s3_secret_sql(env))  # the secret printed above, made as the project makes it
         con.execute(f"attach '{env['FEED_WAREHOUSE']}' as lake (read_only)")
         began = time.perf_counter()
         papers = con.execute("select count(*) from lake.papers").fetchone()[0]

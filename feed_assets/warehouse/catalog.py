@@ -16,8 +16,9 @@ connection is a new connection to that DuckDB, with ``lake`` as its default data
 constraint, and DuckLake takes the same DDL, transactions and ``insert ... by name`` (not
 ``insert ... returning``, which the warehouse no longer uses).
 
-Any number of processes may read and write a DuckLake at once (PostgreSQL serializes the
-commits), so the published Parquet query copy of the file warehouse is not needed there.
+Any number of processes may read a DuckLake at once, at any time, so the published Parquet
+query copy of the file warehouse is not needed there. Writers take turns, as on the file
+(``warehouse/lake_lock.py``: the warehouse's own bookkeeping is not made for two at once).
 A password is best kept out of ``FEED_WAREHOUSE`` (it is resource configuration, shown in
 the UI): libpq also reads ``PGPASSWORD`` and ``~/.pgpass``.
 """
@@ -33,6 +34,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from feed_assets.warehouse.extensions import load_extensions
+from feed_assets.warehouse.publish import sql_string
 
 SETTING = "FEED_WAREHOUSE"
 LAKE_PREFIX = "ducklake:"
@@ -60,8 +62,8 @@ class LakeCatalog:
 
     def attach_sql(self) -> str:
         """``ATTACH`` of the lake as ``lake``, its data files under ``data_path``."""
-        return (f"attach {_sql_string(LAKE_PREFIX + self.metadata)} as {LAKE_ALIAS} "
-                f"(data_path {_sql_string(self.data_path)})")
+        return (f"attach {sql_string(LAKE_PREFIX + self.metadata)} as {LAKE_ALIAS} "
+                f"(data_path {sql_string(self.data_path)})")
 
 
 def parse_warehouse(value: str | None, data_path: str) -> LakeCatalog | None:
@@ -98,7 +100,7 @@ def s3_secret_sql(environ: Mapping[str, str] | None = None) -> str:
         options["endpoint"] = parts.netloc + parts.path.rstrip("/")
         options["url_style"] = "path"
         options["use_ssl"] = "false" if parts.scheme == "http" else "true"
-    body = ", ".join(f"{key} {value if key in ('type', 'use_ssl') else _sql_string(value)}"
+    body = ", ".join(f"{key} {value if key in ('type', 'use_ssl') else sql_string(value)}"
                      for key, value in options.items())
     return f"create or replace temporary secret {S3_SECRET} ({body})"
 
@@ -147,7 +149,3 @@ def close_lakes() -> None:
         for database in _LAKES.values():
             database.close()
         _LAKES.clear()
-
-
-def _sql_string(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from feed_assets.warehouse.publish import sql_string
+
 # the name DuckDB loads each extension by, and the package that ships its binary
 EXTENSION_PACKAGES: dict[str, str] = {
     "ducklake": "duckdb_extension_ducklake",
@@ -73,7 +75,7 @@ def install_extensions(con: duckdb.DuckDBPyConnection) -> list[str]:
     for name in EXTENSION_PACKAGES:
         if CANONICAL_NAMES[name] in present:
             continue
-        con.execute(f"install {_sql_string(str(extension_file(name)))}")
+        con.execute(f"install {sql_string(str(extension_file(name)))}")
         installed.append(name)
     return installed
 
@@ -84,10 +86,6 @@ def load_extensions(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection
     for name in EXTENSION_PACKAGES:
         con.execute(f"load {name}")
     return con
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def main() -> None:
