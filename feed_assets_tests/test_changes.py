@@ -82,3 +82,19 @@ def test_a_rolled_back_reader_is_told_the_same_changes_again(con):
         pull(con, "stats", ["papers"]).done(con)
         raise RuntimeError("the reader's write failed")
     assert take_in(con, "stats", ["papers"]) == (False, [DAY], ["b"])
+
+
+def test_versions_follow_the_commits_so_a_write_that_commits_late_is_still_taken_in(con):
+    # writer A begins before writer B and commits after it, and a reader takes in between: had A
+    # kept the version it would have got when it began, the reader would have moved past it
+    a, b = con.cursor(), con.cursor()
+    with transaction(a):
+        record_changes(a, next_version(a, "papers"), "papers", "select ?::date as day, 'late' as paper_id", [DAY])
+        with transaction(b):
+            record_changes(b, next_version(b, "papers"), "papers", "select ?::date as day, 'early' as paper_id",
+                           [DAY + dt.timedelta(days=1)])
+        take_in(con, "stats", ["papers"])
+        assert take_in(con, "stats", ["papers"]) == (False, [], [])
+    assert take_in(con, "stats", ["papers"]) == (False, [DAY], ["late"])
+    assert con.execute("select version, writer from warehouse_writes order by version").fetchall() == [
+        (1, "papers"), (2, "papers")]

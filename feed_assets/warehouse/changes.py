@@ -5,6 +5,14 @@ Every write takes the next version (a row of ``warehouse_writes``) and records i
 and, where the table has one, the paper, of the rows it removed and of the rows it wrote.
 A writer knows nothing of who reads its tables.
 
+Versions follow the order of the commits, not of the writes' starts: a write gets a
+provisional version (``next_version``, negative) and records its keys in temporary tables of
+its connection; just before its transaction commits, ``file_changes`` gives its writes the
+next versions and files their keys. On a DuckLake, where several processes write at once
+(``raw_dumps`` of different days: ``resources.Warehouse``), that happens under a short lock
+of the catalog, the next version read afresh, so that a reader that has taken in version n
+can never later see a version below n commit (it would never pull it).
+
 A write that replaces a whole table records one row with neither day nor paper instead of a
 row per key (``record_everything``): its readers then rebuild everything, which is what
 millions of changed keys would cost them anyway.
@@ -28,11 +36,19 @@ from dataclasses import dataclass
 import duckdb
 
 
+_PENDING = (
+    "create temp table if not exists pending_writes (version bigint, writer varchar)",
+    "create temp table if not exists pending_changes (version bigint, table_name varchar, day date, paper_id varchar)",
+)
+
+
 def next_version(con: duckdb.DuckDBPyConnection, writer: str) -> int:
-    """Register a write in the current transaction; returns the version its changes carry.
-    (Read, then inserted: DuckLake takes no ``insert ... returning``.)"""
-    version = con.execute("select coalesce(max(version), 0) + 1 from warehouse_writes").fetchone()[0]
-    con.execute("insert into warehouse_writes values (?, ?, now()::timestamp)", [version, writer])
+    """Register a write in the current transaction; returns the provisional version its changes
+    carry until the transaction commits (-1, -2... in the order of the transaction's writes)."""
+    for statement in _PENDING:
+        con.execute(statement)
+    version = con.execute("select coalesce(min(version), 0) - 1 from pending_writes").fetchone()[0]
+    con.execute("insert into pending_writes values (?, ?)", [version, writer])
     return version
 
 
@@ -40,7 +56,7 @@ def record_changes(con: duckdb.DuckDBPyConnection, version: int, table: str, key
                    params: Sequence[object] = ()) -> None:
     """Record the changed keys that ``keys_sql`` selects (columns ``day`` and ``paper_id``)."""
     con.execute(f"""
-        insert into table_changes (version, table_name, day, paper_id)
+        insert into pending_changes (version, table_name, day, paper_id)
         select distinct {int(version)}, '{table}', day, paper_id from ({keys_sql})
         where day is not null or paper_id is not null
     """, list(params))
@@ -48,8 +64,40 @@ def record_changes(con: duckdb.DuckDBPyConnection, version: int, table: str, key
 
 def record_everything(con: duckdb.DuckDBPyConnection, version: int, table: str) -> None:
     """Record that the write replaced the whole table: its readers rebuild everything."""
-    con.execute("insert into table_changes (version, table_name, day, paper_id) values (?, ?, null, null)",
+    con.execute("insert into pending_changes (version, table_name, day, paper_id) values (?, ?, null, null)",
                 [version, table])
+
+
+def recorded_days(version: int) -> str:
+    """SQL of the distinct days the transaction's write ``version`` recorded so far (column ``day``)."""
+    return f"select distinct day from pending_changes where version = {int(version)} and day is not null"
+
+
+def has_pending_writes(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the current transaction registered writes that ``file_changes`` has not filed yet."""
+    return bool(con.execute("select count(*) from duckdb_tables() where temporary and table_name = 'pending_writes'"
+                            ).fetchone()[0]) and bool(con.execute("select count(*) from pending_writes").fetchone()[0])
+
+
+def file_changes(con: duckdb.DuckDBPyConnection, first_free: int) -> None:
+    """Give the transaction's writes the versions ``first_free``, ``first_free + 1``... (in their
+    order) and file them and their keys in ``warehouse_writes`` and ``table_changes``; call it
+    just before the commit, with the next version no committed write has."""
+    if not has_pending_writes(con):
+        return
+    # provisional -1 becomes first_free, -2 first_free + 1, ...
+    con.execute("insert into warehouse_writes select ? - 1 - version, writer, now()::timestamp from pending_writes",
+                [first_free])
+    con.execute("insert into table_changes (version, table_name, day, paper_id) "
+                "select ? - 1 - version, table_name, day, paper_id from pending_changes", [first_free])
+    con.execute("delete from pending_changes")
+    con.execute("delete from pending_writes")
+
+
+def first_free_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The next version no committed write has, read by ``con`` (a connection outside the writing
+    transaction on a DuckLake, under its commit lock, to see every commit)."""
+    return con.execute("select coalesce(max(version), 0) + 1 from warehouse_writes").fetchone()[0]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from feed_assets.warehouse.changes import next_version, pull, record_changes, record_everything
+from feed_assets.warehouse.changes import next_version, pull, record_changes, record_everything, recorded_days
 
 # How much a format is trusted for a paper's title, abstract and authors (lower is better).
 FORMAT_AUTHORITY: dict[str, int] = {
@@ -87,7 +87,7 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     else:
         record_changes(con, version, "papers",
                        f"select first_seen_date as day, paper_id from papers where {in_scope}", params)
-        days_sql = f"select distinct day from table_changes where version = {version} order by 1"
+        days_sql = f"{recorded_days(version)} order by 1"
         con.execute("drop table papers_scope")
     days = [row[0] for row in con.execute(days_sql).fetchall()]
     changes.done(con)

@@ -18,7 +18,7 @@ import pandas as pd
 from feed_assets.trends.significance import Comparisons, Scale
 from feed_assets.trends.term_sql import count_terms
 from feed_assets.trends.windows import Comparison, TermDays, windowed_term_counts
-from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes, record_everything
+from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes, record_everything, recorded_days
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import TABLES
 from feed_assets.warehouse.writes import insert_rows
@@ -407,7 +407,7 @@ def refresh_paper_attention(con: duckdb.DuckDBPyConnection) -> Refresh:
     else:
         record_changes(con, version, "paper_attention",
                        f"select last_fetch_date as day, paper_id from paper_attention where true {scope}")
-        days_sql = f"select distinct day from table_changes where version = {version} and day is not null order by 1"
+        days_sql = f"{recorded_days(version)} order by 1"
         rebuilt = con.execute("select count(*) from attention_scope").fetchone()[0]
         con.execute("drop table attention_scope")
     days = [row[0] for row in con.execute(days_sql).fetchall()]

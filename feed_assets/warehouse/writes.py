@@ -10,29 +10,64 @@ transaction (``transaction``), so a failed write leaves every table as it was.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from feed_assets.identity.sql import resolve_identities
-from feed_assets.warehouse.changes import next_version, record_changes
+from feed_assets.warehouse.changes import file_changes, first_free_version, next_version, record_changes
 from feed_assets.warehouse.schema import TABLES
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Commit on success, roll back on any error (and re-raise it)."""
+def transaction(con: duckdb.DuckDBPyConnection,
+                commit_turn: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]] | None = None,
+                ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Commit on success, roll back on any error (and re-raise it).
+
+    Just before the commit the block's writes get their versions (``changes.file_changes``),
+    the next free one read outside this transaction (which may have begun before other commits)
+    while holding the commit turn: ``commit_turn``, a context manager giving such a connection;
+    where other processes commit too (a DuckLake) it holds the catalog's commit lock. By default,
+    the turn of this process's writers (the DuckDB file has one writing process).
+    """
     con.begin()
     try:
         yield con
+        with (commit_turn or partial(_process_turn, con))() as outside:
+            file_changes(con, first_free_version(outside))
+            con.commit()
     except BaseException:
-        con.rollback()
+        _roll_back(con)
         raise
-    con.commit()
+
+
+_PROCESS_COMMITS = threading.Lock()
+
+
+@contextmanager
+def _process_turn(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """This process's commit turn on ``con``'s database, with a connection of its own."""
+    with _PROCESS_COMMITS:
+        outside = con.cursor()
+        try:
+            yield outside
+        finally:
+            outside.close()
+
+
+def _roll_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction; a commit that failed has already ended it."""
+    try:
+        con.rollback()
+    except duckdb.TransactionException:
+        pass
 
 
 @contextmanager
