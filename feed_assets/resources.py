@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -18,9 +19,9 @@ from feed_assets.sources.huggingface import HuggingFaceDailyPapers
 from feed_assets.sources.raw_store import RawStore
 from feed_assets.trends.bursts import BurstModel
 from feed_assets.trends.significance import TrendSettings, format_scales, parse_scales
-from feed_assets.warehouse.catalog import connect_lake, parse_warehouse
+from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse
 from feed_assets.warehouse.connection import drop_temporary_tables, prepare
-from feed_assets.warehouse.lake_lock import LakeBusy, LakeWriterLock
+from feed_assets.warehouse.lake_lock import LakeBusy, LakeWriterLock, commit_lock
 from feed_assets.warehouse.publish import publish_changes
 from feed_assets.warehouse.writes import transaction
 
@@ -175,14 +176,17 @@ class Warehouse(dg.ConfigurableResource):
         return Path(self.database).parent
 
     @contextmanager
-    def connection(self, hold: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connection(self, hold: bool = True, shared_tables: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection with every table in place (the folder is created if needed).
 
         ``hold=False``: a block after which the run must not hold the warehouse while it is not
         open yet (``raw_dumps`` reads what was fetched before, then fetches for minutes): it
-        gets a connection of its own, closed when it ends."""
-        if not self._in_run or (not hold and self._shared is None):
-            con, lock = self._open()
+        gets a connection of its own, closed when it ends. ``shared_tables=False``: the block
+        writes only per-day tables (``raw_dumps``' dumps and fetch log), so on a DuckLake it does
+        not wait for the writer lock of the shared tables, and another run writes its own days
+        at the same time (it gets a connection of its own, unless the run holds one already)."""
+        if not self._in_run or (self._shared is None and not (hold and shared_tables)):
+            con, lock = self._open(writer_lock=shared_tables)
             try:
                 yield con
             finally:
@@ -201,25 +205,44 @@ class Warehouse(dg.ConfigurableResource):
             # checkpoint DuckDB holds it in memory too (a ten-year backfill ran out of its 1 GB)
             self._shared.execute("checkpoint")
 
-    def _open(self) -> tuple[duckdb.DuckDBPyConnection, LakeWriterLock | None]:
-        """A prepared connection, and on a DuckLake the writer lock it holds until it closes."""
+    def _open(self, writer_lock: bool = True) -> tuple[duckdb.DuckDBPyConnection, LakeWriterLock | None]:
+        """A prepared connection, and on a DuckLake the writer lock it holds until it closes
+        (none with ``writer_lock=False``: for writes of per-day tables only)."""
         lake = parse_warehouse(self.catalog, self.lake_data_path)
         if lake is None:
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
             return prepare(self._connect()), None
-        lock = LakeWriterLock(lake.libpq)
+        lock = LakeWriterLock(lake.libpq) if writer_lock else None
+        if lock is not None:
+            try:
+                lock.acquire(self.lock_timeout_seconds)
+            except LakeBusy as error:
+                raise WarehouseLockedError(
+                    f"the lake {lake.metadata!r} is being written by another process and was not released within "
+                    f"{self.lock_timeout_seconds:g} s: {error}. Readers may attach it read-only at any time; "
+                    "writers of the shared tables take turns.") from error
         try:
-            lock.acquire(self.lock_timeout_seconds)
-        except LakeBusy as error:
-            raise WarehouseLockedError(
-                f"the lake {lake.metadata!r} is being written by another process and was not released within "
-                f"{self.lock_timeout_seconds:g} s: {error}. Readers may attach it read-only at any time; "
-                "writers take turns.") from error
-        try:
-            return prepare(connect_lake(lake)), lock
+            with self._commit_turn(lake):  # a new lake's tables are made by one process, the others see them
+                return prepare(connect_lake(lake)), lock
         except BaseException:
-            lock.release()
+            if lock is not None:
+                lock.release()
             raise
+
+    @contextmanager
+    def _commit_turn(self, lake: LakeCatalog) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The lake's commit lock for the block, with a connection of its own (outside any write
+        transaction, so it sees every commit)."""
+        try:
+            with commit_lock(lake.libpq, self.lock_timeout_seconds):
+                outside = connect_lake(lake)
+                try:
+                    yield outside
+                finally:
+                    outside.close()
+        except LakeBusy as error:
+            raise WarehouseLockedError(f"the lake {lake.metadata!r}: {error}; another process is committing. "
+                                       "Run again.") from error
 
     def _close_shared(self) -> None:
         if self._shared is not None:
@@ -230,10 +253,22 @@ class Warehouse(dg.ConfigurableResource):
     def write(self, con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction on ``con``: committed whole or rolled back whole; once committed,
         the query copy is brought up to date with it (the only place that publishes)."""
-        with transaction(con):
+        lake = parse_warehouse(self.catalog, self.lake_data_path)
+        with transaction(con, None if lake is None else partial(self._commit_turn, lake)):
             yield con
-        if not self.catalog:  # a DuckLake is read directly, by any number of processes: no copy
+        if lake is None:  # a DuckLake is read directly, by any number of processes: no copy
             publish_changes(con, self.data_dir)
+
+    def write_retrying(self, work: Callable[[duckdb.DuckDBPyConnection], object], shared_tables: bool = True,
+                       ) -> None:
+        """``work(con)`` in one write transaction (``connection`` and ``write``), run again from the
+        start when DuckLake reports that a commit of another process conflicts with it (both
+        deleted rows of one data file), up to ``CONFLICT_ATTEMPTS`` times: nothing of a failed
+        attempt stays, so no day is lost or written twice."""
+        for attempt in stamina.retry_context(on=is_write_conflict, attempts=CONFLICT_ATTEMPTS,
+                                             wait_initial=0.2, wait_max=5.0):
+            with attempt, self.connection(shared_tables=shared_tables) as con, self.write(con):
+                work(con)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -257,6 +292,15 @@ def _close(con: duckdb.DuckDBPyConnection, lock: LakeWriterLock | None) -> None:
     finally:
         if lock is not None:
             lock.release()
+
+
+# tries of a write that DuckLake finds in conflict with another process's commit
+CONFLICT_ATTEMPTS = 5
+
+
+def is_write_conflict(error: Exception) -> bool:
+    """DuckLake refused a commit: another process's commit changed what this one changed."""
+    return isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower()
 
 
 def _is_lock_conflict(error: Exception) -> bool:

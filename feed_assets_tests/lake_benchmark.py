@@ -5,7 +5,8 @@ On ``../shared/data`` (P1's days), each run in a process of its own, as ``make b
 - the one-run backfill on the DuckDB file, and on a DuckLake (a local PostgreSQL catalog,
   files on moto's S3 server started here);
 - the same days as two backfills of their halves started at once on a fresh lake, against
-  one run (the writer lock makes their writes take turns; their collecting overlaps);
+  one run (their dumps are written at the same time, their writes of the shared tables take
+  turns through the writer lock);
 - a reader attached read-only to the lake during that single run: the latency of its
   queries, and whether any failed.
 

@@ -57,6 +57,11 @@ class PostgresServer:
 
     host: str
     port: int
+    restart_command: tuple[str, ...] = ()
+
+    def restart(self) -> None:
+        """Stop the server (its sessions end) and start it again on the same port."""
+        _run(list(self.restart_command), "pg_ctl restart")
 
     def dsn(self, dbname: str = "postgres") -> str:
         return f"host={self.host} port={self.port} user={POSTGRES_USER} dbname={dbname}"
@@ -103,7 +108,9 @@ def running_postgres() -> Iterator[PostgresServer]:
                                "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
                                "start"]), "pg_ctl start", log)
         try:
-            yield PostgresServer("127.0.0.1", port)
+            restart = _as_unprivileged([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+                                        "-m", "fast", "restart"])
+            yield PostgresServer("127.0.0.1", port, tuple(restart))
         finally:
             subprocess.run(_as_unprivileged([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate",
                                              "-w", "stop"]), capture_output=True, check=False)

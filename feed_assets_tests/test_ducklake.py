@@ -19,6 +19,7 @@ import pytest
 from feed_assets import settings
 from feed_assets.resources import WAREHOUSE_FILE, Warehouse, WarehouseLockedError
 from feed_assets.sample_data import generate_sample_inbox
+from feed_assets.partitions import range_tags
 from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse, s3_secret_sql
 from feed_assets.warehouse.extensions import (
     CANONICAL_NAMES,
@@ -27,10 +28,11 @@ from feed_assets.warehouse.extensions import (
     install_extensions,
     installed_extensions,
 )
+from feed_assets.warehouse.lake_lock import LakeWriterLock
 from feed_assets.warehouse.publish import PUBLISHED_DIR, QUERY_DATABASE
 from feed_assets.warehouse.schema import TABLE_LIST, TABLES
 from feed_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_END, SAMPLE_START, Feed
-from feed_assets_tests.lake_servers import S3Server
+from feed_assets_tests.lake_servers import S3Server, running_postgres
 
 # written by a run, not derived from the data: left out when two warehouses are compared
 RUN_DEPENDENT_COLUMNS = {"raw_dumps": ("stored_at",), "fetch_log": ("fetched_at",)}
@@ -234,12 +236,77 @@ def test_a_second_writer_of_the_lake_waits_then_fails_naming_the_first(lake_envi
         assert con.execute("select writer from warehouse_writes").fetchall() == [("second",)]
 
 
+def test_a_run_writes_its_days_dumps_while_another_process_updates_the_shared_tables(
+        lake_environ: dict, tmp_path: Path):
+    """raw_dumps takes no writer lock: a run stores its days while another process holds the
+    lock of the shared tables, whose writers still wait for it, then fail by name."""
+    data_dir = tmp_path / "data"
+    last = SAMPLE_START + dt.timedelta(days=2)
+    generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=3)
+    catalog = parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"])
+    (tmp_path / "home").mkdir()
+    holder = LakeWriterLock(catalog.libpq)
+    holder.acquire(1.0)
+    try:
+        with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+            feed = Feed(data_dir, instance)
+            result = feed.defs.resolve_implicit_global_asset_job_def().execute_in_process(
+                instance=instance, tags=range_tags(SAMPLE_START, last), asset_selection=[dg.AssetKey("raw_dumps")])
+            assert result.success
+        shared = Warehouse(database=str(data_dir / WAREHOUSE_FILE), catalog=lake_environ["FEED_WAREHOUSE"],
+                           lake_data_path=lake_environ["FEED_LAKE_DATA_PATH"], lock_timeout_seconds=1.0)
+        with pytest.raises(WarehouseLockedError, match="writers of the shared tables take turns"):
+            with shared.connection():
+                pass
+    finally:
+        holder.release()
+    lake = connect_lake(catalog)
+    try:
+        assert lake.execute("select min(feed_date), max(feed_date), count(distinct feed_date) from raw_dumps"
+                            ).fetchone() == (SAMPLE_START, last, 3)
+        assert lake.execute("select version, writer from warehouse_writes").fetchall() == [(1, "raw_dumps")]
+        assert lake.execute("select count(distinct day) from table_changes where table_name = 'raw_dumps'"
+                            ).fetchone()[0] == 3
+    finally:
+        lake.close()
+
+
+def test_a_write_in_conflict_with_another_process_commit_is_run_again_whole(lake_environ: dict, tmp_path: Path):
+    """Two writers delete rows of one data file: DuckLake refuses the second commit, and
+    ``write_retrying`` runs that write again on the new snapshot; nothing is lost or doubled."""
+    warehouse = _lake_warehouse(tmp_path)
+    days = [SAMPLE_START + dt.timedelta(days=i) for i in range(3)]
+    with warehouse.connection() as con, warehouse.write(con):  # more rows than DuckLake inlines: one file
+        con.execute("insert into trend_day_totals select unnest(?::date[]), 1", [days])
+        con.execute("insert into term_daily_counts select d, 'text', 'term ' || i, 1 "
+                    "from (select unnest(?::date[]) as d), range(3000) t(i)", [days])
+    other = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
+    attempts = []
+
+    def replace_first_day(con: duckdb.DuckDBPyConnection) -> None:
+        attempts.append(len(attempts) + 1)
+        con.execute("delete from term_daily_counts where feed_date = ?", [days[0]])
+        con.execute("insert into term_daily_counts values (?, 'text', 'replaced', 7)", [days[0]])
+        if len(attempts) == 1:  # meanwhile another process deletes other rows of the same file
+            other.execute("delete from term_daily_counts where feed_date = ?", [days[1]])
+
+    try:
+        warehouse.write_retrying(replace_first_day, shared_tables=False)
+    finally:
+        other.close()
+    assert attempts == [1, 2]
+    with warehouse.connection() as con:
+        assert con.execute("select feed_date, count(*), sum(papers) from term_daily_counts group by 1 order by 1"
+                           ).fetchall() == [(days[0], 1, 7), (days[2], 3000, 3000)]
+
+
 @pytest.mark.slow
 def test_two_backfills_started_at_once_on_disjoint_ranges_give_the_tables_of_one_run(
         sample_warehouse: Path, lake_environ: dict, tmp_path: Path):
     """Two `dagster asset materialize` of the sample's two halves, started together from the
-    command line on one lake: both succeed (the second writer waits for the first) and the
-    tables are those of one run over all the days on the DuckDB file."""
+    command line on one lake: both succeed (their dumps are written at the same time, the
+    second writer of the shared tables waits for the first) and the tables are those of one
+    run over all the days on the DuckDB file."""
     data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
     generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=SAMPLE_DAYS)
     home.mkdir()
@@ -248,6 +315,10 @@ def test_two_backfills_started_at_once_on_disjoint_ranges_give_the_tables_of_one
            "FEED_START_DATE": SAMPLE_START.isoformat(), "FEED_END_DATE": SAMPLE_END.isoformat()}
     command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "feed_assets.definitions",
                "--select", "*", "--partition-range"]
+    # the instance's SQLite storage is made first: two processes making it at once race on its
+    # tables ("table runs already exists"), a race of Dagster's, not of the lake
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_runs() == []
     runs = [subprocess.Popen([*command, f"{first}...{last}"], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
             for first, last in ((SAMPLE_START, middle), (middle + dt.timedelta(days=1), SAMPLE_END))]
@@ -374,3 +445,22 @@ def test_a_backfill_killed_mid_write_leaves_the_lake_whole_and_the_next_run_comp
                                capture_output=True, text=True, timeout=600)
     assert finishing.returncode == 0, finishing.stderr[-3000:]
     _assert_the_lake_holds_the_files_tables(sample_warehouse, lake_environ)
+
+
+def test_a_process_writes_the_lake_again_after_its_postgresql_restarts(s3_server: S3Server, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch):
+    """A long-lived process (a code server, the daemon) keeps the lake attached between runs:
+    when the catalog's PostgreSQL restarts, its next connection attaches afresh."""
+    with running_postgres() as server:
+        name = server.create_database()
+        for key, value in s3_server.environ.items():
+            monkeypatch.setenv(key, value)
+        warehouse = Warehouse(database=str(tmp_path / WAREHOUSE_FILE), catalog=f"ducklake:postgres:{server.dsn(name)}",
+                              lake_data_path=f"s3://{s3_server.bucket}/{name}/")
+        with warehouse.connection() as con, warehouse.write(con):
+            con.execute("insert into trend_day_totals values (date '2024-03-01', 1)")
+        server.restart()
+        with warehouse.connection() as con, warehouse.write(con):
+            con.execute("insert into trend_day_totals values (date '2024-03-02', 2)")
+        with warehouse.connection() as con:
+            assert con.execute("select sum(new_papers), count(*) from trend_day_totals").fetchone() == (3, 2)

@@ -1,5 +1,7 @@
 """Quality gates. Blocking checks stop the trends when the warehouse would poison them; warning
-checks make bad input visible in the UI without stopping anything."""
+checks make bad input visible in the UI without stopping anything. Checks only read: their
+connections write no shared table (``shared_tables=False``), so on a DuckLake they never wait
+for another run's writer lock."""
 
 import datetime as dt
 from collections import Counter
@@ -48,7 +50,7 @@ def days_checked(days: list[dt.date]) -> str:
 @dg.asset_check(asset="papers", blocking=True, pool=WAREHOUSE_POOL,
                 description="Every paper_id appears once in papers (a duplicate would double-count every trend).")
 def papers_have_unique_ids(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as con:
+    with warehouse.connection(shared_tables=False) as con:
         duplicates = con.execute("""
             select paper_id, count(*) as copies from papers group by paper_id having count(*) > 1
             order by copies desc, paper_id limit 20
@@ -66,7 +68,7 @@ def days_are_complete(context: dg.AssetCheckExecutionContext, warehouse: Warehou
     if not days:
         return dg.AssetCheckResult(passed=True, description="no feed day in this run",
                                    metadata={"days_checked": days_checked(days)})
-    with warehouse.connection() as con:
+    with warehouse.connection(shared_tables=False) as con:
         collapsed = con.execute(f"""
             with run_days as (select unnest(?::date[]) as feed_date),
             counts as (
@@ -101,7 +103,7 @@ def days_are_complete(context: dg.AssetCheckExecutionContext, warehouse: Warehou
                 description="Warns when the run's days hold malformed items (kept aside in rejected_entries).")
 def no_rejected_entries(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     days = check_days(context)
-    with warehouse.connection() as con:
+    with warehouse.connection(shared_tables=False) as con:
         rejected = con.execute("""
             select feed_date, origin, location, reason, excerpt from rejected_entries
             where feed_date in (select unnest(?::date[])) order by feed_date, origin, position
@@ -115,7 +117,7 @@ def no_rejected_entries(context: dg.AssetCheckExecutionContext, warehouse: Wareh
 def page_dates_match_feed_dates(context: dg.AssetCheckExecutionContext,
                                 warehouse: Warehouse) -> dg.AssetCheckResult:
     days = check_days(context)
-    with warehouse.connection() as con:
+    with warehouse.connection(shared_tables=False) as con:
         mismatched = con.execute("""
             select feed_date, page_date, dump_sha256, count(*) as entries from paper_appearances
             where feed_date in (select unnest(?::date[])) and page_date is not null and page_date <> feed_date
@@ -131,7 +133,7 @@ def page_dates_match_feed_dates(context: dg.AssetCheckExecutionContext,
 def hf_items_have_the_known_fields(context: dg.AssetCheckExecutionContext, warehouse: Warehouse,
                                    storage: FeedStorage) -> dg.AssetCheckResult:
     days = check_days(context)
-    with warehouse.connection() as con:
+    with warehouse.connection(shared_tables=False) as con:
         dumps = con.execute("""
             select distinct sha256 from raw_dumps
             where format = 'hf_daily_papers' and feed_date in (select unnest(?::date[]))
@@ -156,7 +158,7 @@ def hf_items_have_the_known_fields(context: dg.AssetCheckExecutionContext, wareh
 @dg.asset_check(asset="daily_feed_stats", pool=WAREHOUSE_POOL,
                 description="Warns when a source that delivered dumps returned no entries on a weekday.")
 def sources_are_not_empty_on_weekdays(warehouse: Warehouse) -> dg.AssetCheckResult:
-    with warehouse.connection() as con:
+    with warehouse.connection(shared_tables=False) as con:
         empty = con.execute("""
             select feed_date, source, dumps from daily_feed_stats
             where isodow(feed_date) <= 5 and dumps > 0 and entries = 0
@@ -187,7 +189,7 @@ PER_DAY_TABLES = ("raw_dumps", "paper_appearances")
 )
 def rows_are_unique(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     run = check_days(context)
-    with warehouse.connection() as con:
+    with warehouse.connection(shared_tables=False) as con:
         for table in selected_assets(context, UNIQUE_KEY_TABLES):
             if table in PER_DAY_TABLES:
                 days = (min(run), max(run)) if run else None

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 from tabulate import tabulate
 
@@ -90,7 +91,8 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
                      ("arxiv", sources.arxiv if "arxiv" in sources.enabled else None)) if resource]
     fetched_before: set[tuple] = set()
     if http_sources and not config.refetch:
-        with warehouse.connection(hold=False) as con:  # not held while fetching
+        # not held while fetching; on a DuckLake another run may write its days meanwhile
+        with warehouse.connection(hold=False, shared_tables=False) as con:
             fetched_before = set(con.execute("""
                 select distinct feed_date, source from raw_dumps
                 where channel = ? and feed_date between ? and ?
@@ -126,9 +128,15 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
             if index % 100 == 0:
                 context.log.info(f"collected {index} of {len(days)} days ({len(dumps)} dumps)")
     frame = pd.DataFrame(dumps, columns=TABLES["raw_dumps"].column_names)
-    with warehouse.connection() as con, warehouse.write(con):
-        replace_raw_dumps(con, pd.DataFrame(slots, columns=["feed_date", "channel", "source"]), frame)
-        append_fetch_log(con, pd.DataFrame(fetch_log, columns=TABLES["fetch_log"].column_names))
+    slot_frame = pd.DataFrame(slots, columns=["feed_date", "channel", "source"])
+    log_frame = pd.DataFrame(fetch_log, columns=TABLES["fetch_log"].column_names)
+
+    def write_days(con: duckdb.DuckDBPyConnection) -> None:
+        replace_raw_dumps(con, slot_frame, frame)
+        append_fetch_log(con, log_frame)
+
+    # per-day tables only: on a DuckLake, runs for other days write theirs at the same time
+    warehouse.write_retrying(write_days, shared_tables=False)
     # each day's materialization shows that day's numbers; what is said of the run goes on every
     # day. Plain Python over the dumps' dicts: per-day DataFrames cost about 1 ms a day
     by_day: dict[dt.date, list[dict]] = defaultdict(list)

@@ -17,8 +17,8 @@ constraint, and DuckLake takes the same DDL, transactions and ``insert ... by na
 ``insert ... returning``, which the warehouse no longer uses).
 
 Any number of processes may read a DuckLake at once, at any time, so the published Parquet
-query copy of the file warehouse is not needed there. Writers take turns, as on the file
-(``warehouse/lake_lock.py``: the warehouse's own bookkeeping is not made for two at once).
+query copy of the file warehouse is not needed there. Runs write their days' dumps at the
+same time, and take turns on the tables that are not per day (``warehouse/lake_lock.py``).
 A password is best kept out of ``FEED_WAREHOUSE`` (it is resource configuration, shown in
 the UI): libpq also reads ``PGPASSWORD`` and ``~/.pgpass``.
 """

@@ -1,28 +1,39 @@
-"""One writing process at a time on a DuckLake, as DuckDB's file lock gives on the file.
+"""The locks of a DuckLake's writers, PostgreSQL advisory locks of its catalog's database.
 
-DuckLake itself lets any number of processes commit (PostgreSQL orders the snapshots), but
-the warehouse's own bookkeeping is not made for two writers at once: each write takes the
-next version of ``warehouse_writes`` (two writers would take the same), and readers move
-their progress by deleting and inserting rows that a second writer could be changing. So a
-process that writes the lake holds a PostgreSQL advisory lock on the catalog's database for
-as long as its warehouse connection is open (a run: from its first step that writes to its
-end), and a second one waits for it, within ``FEED_LOCK_TIMEOUT_SECONDS``, then fails
-naming the holder, exactly as on the file. Readers take no lock: they attach the lake
-read-only and see committed snapshots at any time.
+DuckLake itself lets any number of processes commit (PostgreSQL orders the snapshots), and
+the warehouse lets them as far as its own bookkeeping allows:
 
-The lock belongs to a PostgreSQL session of its own (psycopg2, which dagster-postgres
-brings), so it is released when the process ends, however it ends (a SIGKILL included):
-PostgreSQL drops a session's advisory locks with the session.
+- **The writer lock** (``LakeWriterLock``): one process at a time updates the tables that are
+  not per day (``papers``, what is derived from it, the parsed entries that resolve identity
+  across days), as DuckDB's file lock gives on the file. A process takes it with its first
+  such write and holds it for as long as its warehouse connection is open (a run: to its
+  end); a second one waits for it, within ``FEED_LOCK_TIMEOUT_SECONDS``, then fails naming
+  the holder. The day-partitioned ``raw_dumps`` does not take it: runs for different days
+  write their dumps at the same time.
+- **The commit lock** (``commit_lock``): every write transaction, of any process, gives its
+  writes their versions and commits while holding it, for milliseconds (``warehouse.changes``:
+  versions follow the order of the commits, which readers rely on).
+
+Readers take no lock: they attach the lake read-only and see committed snapshots at any time.
+Each lock belongs to a PostgreSQL session of its own (psycopg2, which dagster-postgres brings),
+so it is released when the process ends, however it ends (a SIGKILL included): PostgreSQL drops
+a session's advisory locks with the session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg2
+import psycopg2.errors
 import stamina
 
 # the lock's key, the same for every process writing any lake of this project in that database
 LOCK_KEY = int.from_bytes(b"feedlake", "big") & (2**63 - 1)
 APPLICATION_NAME = "feed-assets writer"
+# the commit lock's key
+COMMIT_KEY = int.from_bytes(b"feedcmit", "big") & (2**63 - 1)
 
 
 class LakeBusy(Exception):
@@ -77,3 +88,21 @@ class LakeWriterLock:
         if self._session is not None:
             session, self._session = self._session, None
             session.close()  # PostgreSQL releases the session's advisory locks with it
+
+
+@contextmanager
+def commit_lock(dsn: str, timeout_seconds: float) -> Iterator[None]:
+    """Hold the lake's commit lock for the block, waiting up to ``timeout_seconds`` for it (in
+    PostgreSQL, no polling); raises ``LakeBusy`` when it was not released in time."""
+    session = psycopg2.connect(dsn, application_name="feed-assets commit")
+    session.autocommit = True
+    try:
+        with session.cursor() as cursor:
+            cursor.execute(f"set lock_timeout = {max(1, int(timeout_seconds * 1000))}")
+            try:
+                cursor.execute("select pg_advisory_lock(%s)", [COMMIT_KEY])
+            except psycopg2.errors.LockNotAvailable as error:
+                raise LakeBusy(f"the lake's commit lock was held for over {timeout_seconds:g} s") from error
+        yield
+    finally:
+        session.close()  # releases the lock
