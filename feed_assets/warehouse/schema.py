@@ -255,7 +255,7 @@ TABLE_LIST: tuple[Table, ...] = (
     ), natural_key=("feed_date",)),
     # bookkeeping of the write path (see warehouse/changes.py)
     Table("warehouse_writes", "One row per committed write: the version its changes carry.", (
-        _required("version", "bigint", "increases by one with each write"),
+        _required("version", "bigint", "increases by one with each write, in the order the writes committed"),
         _required("writer", "varchar", "what wrote: the table or step"),
         _required("committed_at", "timestamp", "when (UTC)"),
     ), natural_key=("version",)),
