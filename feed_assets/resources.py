@@ -19,7 +19,7 @@ from feed_assets.sources.huggingface import HuggingFaceDailyPapers
 from feed_assets.sources.raw_store import RawStore
 from feed_assets.trends.bursts import BurstModel
 from feed_assets.trends.significance import TrendSettings, format_scales, parse_scales
-from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse
+from feed_assets.warehouse.catalog import CONFLICT_ATTEMPTS, LakeCatalog, connect_lake, is_write_conflict, parse_warehouse
 from feed_assets.warehouse.connection import drop_temporary_tables, prepare
 from feed_assets.warehouse.lake_lock import LakeBusy, LakeWriterLock, commit_lock
 from feed_assets.warehouse.publish import publish_changes
@@ -140,10 +140,12 @@ class WarehouseLockedError(RuntimeError):
 
 class Warehouse(dg.ConfigurableResource):
     """The warehouse: the DuckDB file, or a DuckLake (``catalog``, from ``FEED_WAREHOUSE``).
-    One process writes it at a time (on the file DuckDB's lock, on a lake an advisory lock of
-    its PostgreSQL catalog: ``warehouse/lake_lock.py``): a run that finds it held waits up to
-    ``lock_timeout_seconds`` (retrying with backoff), then fails with an error naming the
-    process that holds it. Readers should use ``query.duckdb`` instead, or attach the lake.
+    On the file one process writes at a time (DuckDB's lock); on a lake, runs write their
+    days' dumps at the same time and one process at a time writes the shared tables (an
+    advisory lock of its PostgreSQL catalog: ``warehouse/lake_lock.py``). A run that finds the
+    file or that lock held waits up to ``lock_timeout_seconds`` (retrying with backoff), then
+    fails with an error naming the process that holds it. Readers should use ``query.duckdb``
+    instead, or attach the lake.
 
     In a run, the steps share one connection, opened by the first step that asks for it and
     closed when the run's resources are torn down: its steps run one after another in one
@@ -292,15 +294,6 @@ def _close(con: duckdb.DuckDBPyConnection, lock: LakeWriterLock | None) -> None:
     finally:
         if lock is not None:
             lock.release()
-
-
-# tries of a write that DuckLake finds in conflict with another process's commit
-CONFLICT_ATTEMPTS = 5
-
-
-def is_write_conflict(error: Exception) -> bool:
-    """DuckLake refused a commit: another process's commit changed what this one changed."""
-    return isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower()
 
 
 def _is_lock_conflict(error: Exception) -> bool:

@@ -20,6 +20,7 @@ from feed_assets import settings
 from feed_assets.resources import WAREHOUSE_FILE, Warehouse, WarehouseLockedError
 from feed_assets.sample_data import generate_sample_inbox
 from feed_assets.partitions import range_tags
+from feed_assets.warehouse.changes import next_version, pull, record_changes
 from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse, s3_secret_sql
 from feed_assets.warehouse.extensions import (
     CANONICAL_NAMES,
@@ -298,6 +299,39 @@ def test_a_write_in_conflict_with_another_process_commit_is_run_again_whole(lake
     with warehouse.connection() as con:
         assert con.execute("select feed_date, count(*), sum(papers) from term_daily_counts group by 1 order by 1"
                            ).fetchall() == [(days[0], 1, 7), (days[2], 3000, 3000)]
+
+
+def test_a_reader_dropping_the_changes_it_took_in_commits_beside_a_dump_write(lake_environ: dict, tmp_path: Path):
+    """A reader's ``Pull.done`` deletes taken-in rows of ``table_changes`` while another
+    process's dump write inserts new ones: both commit (no conflict), the versions follow the
+    commits, and the reader takes in the dump write next time."""
+    reader, dumps = _lake_warehouse(tmp_path), _lake_warehouse(tmp_path)
+
+    def write_day(day: dt.date) -> None:
+        with dumps.connection(shared_tables=False) as con, dumps.write(con):
+            record_changes(con, next_version(con, "raw_dumps"), "raw_dumps", "select ?::date as day, null as paper_id",
+                           [day])
+
+    def take_in() -> list[dt.date]:
+        with reader.connection() as con, reader.write(con):
+            changes = pull(con, "stats", ["raw_dumps"])
+            days = [] if changes.full else [row[0] for row in con.execute(changes.days("raw_dumps")).fetchall()]
+            changes.done(con)
+            return days
+
+    write_day(SAMPLE_START)
+    take_in()  # the first take-in: everything
+    write_day(SAMPLE_START + dt.timedelta(days=1))
+    with reader.connection() as con, reader.write(con):
+        changes = pull(con, "stats", ["raw_dumps"])
+        assert [row[0] for row in con.execute(changes.days("raw_dumps")).fetchall()] == [
+            SAMPLE_START + dt.timedelta(days=1)]
+        changes.done(con)  # deletes the rows it took in...
+        write_day(SAMPLE_START + dt.timedelta(days=2))  # ...while another process commits new ones
+    assert take_in() == [SAMPLE_START + dt.timedelta(days=2)]
+    with reader.connection() as con:
+        assert con.execute("select version, writer from warehouse_writes order by version").fetchall() == [
+            (1, "raw_dumps"), (2, "raw_dumps"), (3, "raw_dumps")]
 
 
 @pytest.mark.slow

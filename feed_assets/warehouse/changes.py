@@ -30,6 +30,7 @@ under its own name.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -86,12 +87,39 @@ def file_changes(con: duckdb.DuckDBPyConnection, first_free: int) -> None:
     if not has_pending_writes(con):
         return
     # provisional -1 becomes first_free, -2 first_free + 1, ...
-    con.execute("insert into warehouse_writes select ? - 1 - version, writer, now()::timestamp from pending_writes",
-                [first_free])
+    # the time of the commit, not of the transaction's start (now()): versions follow the commits
+    committed_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    con.execute("insert into warehouse_writes select ? - 1 - version, writer, ? from pending_writes",
+                [first_free, committed_at])
     con.execute("insert into table_changes (version, table_name, day, paper_id) "
                 "select ? - 1 - version, table_name, day, paper_id from pending_changes", [first_free])
     con.execute("delete from pending_changes")
     con.execute("delete from pending_writes")
+
+
+def drop_taken_in(con: duckdb.DuckDBPyConnection) -> None:
+    """After a commit that moved readers' progress (``Pull.done``), in a transaction of its
+    own: drop the changes of those tables that every registered reader has taken in.
+
+    Not in the reader's transaction: on a DuckLake, a transaction that deletes rows of
+    ``table_changes`` conflicts with any other process's commit that inserted into it (another
+    run's dumps). It is housekeeping only (readers never look below their progress), so when
+    it is refused the rows stay, for the next reader's commit to drop."""
+    if not con.execute("select count(*) from duckdb_tables() where temporary and table_name = 'taken_in_tables'"
+                       ).fetchone()[0]:
+        return
+    try:
+        con.execute("""
+            delete from table_changes using (
+                select table_name, min(version) as version from reader_progress
+                where table_name in (select table_name from taken_in_tables) group by table_name
+            ) as taken_in
+            where table_changes.table_name = taken_in.table_name and table_changes.version <= taken_in.version
+        """)
+    except duckdb.TransactionException as error:
+        if "conflict" not in str(error).lower():
+            raise
+    con.execute("drop table taken_in_tables")
 
 
 def first_free_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -134,19 +162,15 @@ class Pull:
                               for t in tables)
 
     def done(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Move the reader's progress up to ``upto`` (in the reader's transaction), and drop the
-        changes every registered reader of a table has taken in."""
+        """Move the reader's progress up to ``upto`` (in the reader's transaction). Once that
+        commits, the changes every registered reader of those tables has taken in are dropped
+        (``drop_taken_in``, called by ``writes.transaction``)."""
         tables = list(self.tables)
         con.execute("delete from reader_progress where reader = ? and table_name in (select unnest(?::varchar[]))",
                     [self.reader, tables])
         con.execute("insert into reader_progress select ?, unnest(?::varchar[]), ?", [self.reader, tables, self.upto])
-        con.execute("""
-            delete from table_changes using (
-                select table_name, min(version) as version from reader_progress
-                where table_name in (select unnest(?::varchar[])) group by table_name
-            ) as taken_in
-            where table_changes.table_name = taken_in.table_name and table_changes.version <= taken_in.version
-        """, [tables])
+        con.execute("create temp table if not exists taken_in_tables (table_name varchar)")
+        con.execute("insert into taken_in_tables select unnest(?::varchar[])", [tables])
 
     def changed(self, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
         """The tables with anything to take in: those of ``whole`` and those with changes since."""

@@ -11,8 +11,9 @@ the warehouse lets them as far as its own bookkeeping allows:
   the holder. The day-partitioned ``raw_dumps`` does not take it: runs for different days
   write their dumps at the same time.
 - **The commit lock** (``commit_lock``): every write transaction, of any process, gives its
-  writes their versions and commits while holding it, for milliseconds (``warehouse.changes``:
-  versions follow the order of the commits, which readers rely on).
+  writes their versions and commits while holding it, for that commit only
+  (``warehouse.changes``: versions follow the order of the commits, which readers rely on);
+  a process opening the lake holds it while it makes any missing table.
 
 Readers take no lock: they attach the lake read-only and see committed snapshots at any time.
 Each lock belongs to a PostgreSQL session of its own (psycopg2, which dagster-postgres brings),

@@ -6,6 +6,10 @@ the catalog) and a new snapshot; old snapshots keep the files they need for time
 now and then: flush the inlined rows into Parquet, rewrite files that are mostly deleted
 rows, merge small adjacent files, expire the snapshots older than the retention, then delete
 the files that no snapshot needs any more. On the DuckDB file a checkpoint is all there is.
+
+Runs may write their days' dumps meanwhile (they take no writer lock), and a rewrite or a
+merge of a file another commit deleted rows from is refused by DuckLake as a conflict: each
+function is called again then (each is safe to repeat), up to ``CONFLICT_ATTEMPTS`` times.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import stamina
 
-from feed_assets.warehouse.catalog import LAKE_ALIAS
+from feed_assets.warehouse.catalog import CONFLICT_ATTEMPTS, LAKE_ALIAS, is_write_conflict
 
 REWRITE_DELETED_SHARE = 0.25  # a data file with this share of its rows deleted is rewritten
 
@@ -40,13 +45,22 @@ def maintain_lake(con: duckdb.DuckDBPyConnection, keep_days: int) -> Maintained:
     ``keep_days`` days are expired (time travel reaches that far back)."""
     older = f"older_than => now() - interval {int(keep_days)} day"
     # small inserts are kept in the catalog itself ("inlined"): into Parquet with the rest
-    con.execute(f"call ducklake_flush_inlined_data('{LAKE_ALIAS}')")
+    _call(con, f"call ducklake_flush_inlined_data('{LAKE_ALIAS}')")
     before = data_files(con)
     # a file with deleted rows is not merged: rewrite those with a quarter or more deleted first
-    con.execute(f"call ducklake_rewrite_data_files('{LAKE_ALIAS}', delete_threshold => {REWRITE_DELETED_SHARE})")
-    con.execute(f"call ducklake_merge_adjacent_files('{LAKE_ALIAS}')")
-    expired = len(con.execute(f"call ducklake_expire_snapshots('{LAKE_ALIAS}', {older})").fetchall())
+    _call(con, f"call ducklake_rewrite_data_files('{LAKE_ALIAS}', delete_threshold => {REWRITE_DELETED_SHARE})")
+    _call(con, f"call ducklake_merge_adjacent_files('{LAKE_ALIAS}')")
+    expired = len(_call(con, f"call ducklake_expire_snapshots('{LAKE_ALIAS}', {older})"))
     # the files expired snapshots needed are deleted once they have been unneeded for as long
     # (a reader that began on an older snapshot finishes its query)
-    deleted = len(con.execute(f"call ducklake_cleanup_old_files('{LAKE_ALIAS}', {older})").fetchall())
+    deleted = len(_call(con, f"call ducklake_cleanup_old_files('{LAKE_ALIAS}', {older})"))
     return Maintained(before, data_files(con), expired, deleted)
+
+
+def _call(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    """Run one maintenance function, again if another process's commit conflicts with it."""
+    for attempt in stamina.retry_context(on=is_write_conflict, attempts=CONFLICT_ATTEMPTS,
+                                         wait_initial=0.2, wait_max=5.0):
+        with attempt:
+            return con.execute(sql).fetchall()
+    raise AssertionError("unreachable")  # pragma: no cover

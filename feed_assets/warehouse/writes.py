@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from feed_assets.identity.sql import resolve_identities
-from feed_assets.warehouse.changes import file_changes, first_free_version, next_version, record_changes
+from feed_assets.warehouse.changes import drop_taken_in, file_changes, first_free_version, next_version, record_changes
 from feed_assets.warehouse.schema import TABLES
 
 
@@ -35,7 +35,8 @@ def transaction(con: duckdb.DuckDBPyConnection,
     the next free one read outside this transaction (which may have begun before other commits)
     while holding the commit turn: ``commit_turn``, a context manager giving such a connection;
     where other processes commit too (a DuckLake) it holds the catalog's commit lock. By default,
-    the turn of this process's writers (the DuckDB file has one writing process).
+    the turn of this process's writers (the DuckDB file has one writing process). After the
+    commit, the changes the readers it moved have all taken in are dropped (``drop_taken_in``).
     """
     con.begin()
     try:
@@ -46,6 +47,7 @@ def transaction(con: duckdb.DuckDBPyConnection,
     except BaseException:
         _roll_back(con)
         raise
+    drop_taken_in(con)
 
 
 _PROCESS_COMMITS = threading.Lock()
