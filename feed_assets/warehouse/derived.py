@@ -59,7 +59,7 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     if changes.full:
         # every paper: no scope to match, and one change row telling the readers to rebuild
         con.execute("delete from papers")
-        in_scope, params = "true", []
+        in_scope = "true"
         record_everything(con, version, "papers")
     else:
         con.execute(f"create or replace temp table papers_scope as "
@@ -67,10 +67,9 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
         # matched through a hash join, for a day's papers as for a backfill's: DuckDB 1.5.5
         # checks list_contains(?::varchar[], paper_id) item by item (a day's 1,200 papers
         # against ten years of appearances: 3.7 s a scan against 0.03 s for the join)
-        in_scope, params = "paper_id in (select paper_id from papers_scope)", []
-        record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}",
-                       params)
-        con.execute(f"delete from papers where {in_scope}", params)
+        in_scope = "paper_id in (select paper_id from papers_scope)"
+        record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}")
+        con.execute(f"delete from papers where {in_scope}")
     # an entry's rank for a paper's fields, as one string that sorts like (authority, feed_date,
     # appearance_id): fixed-width digits, then the id. min() of it picks the same entry as
     # arg_min over that struct, without carrying titles and abstracts through the aggregation
@@ -80,13 +79,12 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     parts = max(1, -(-con.execute(
         f"select count(*) from paper_appearances where {in_scope}").fetchone()[0] // APPEARANCES_PER_PART))
     rebuilt = sum(_insert_papers(con, in_scope if parts == 1 else
-                                 f"({in_scope}) and hash(paper_id) % {parts} = {part}", params, rank)
+                                 f"({in_scope}) and hash(paper_id) % {parts} = {part}", rank)
                   for part in range(parts))
     if changes.full:
         days_sql = "select distinct first_seen_date from papers order by 1"
     else:
-        record_changes(con, version, "papers",
-                       f"select first_seen_date as day, paper_id from papers where {in_scope}", params)
+        record_changes(con, version, "papers", f"select first_seen_date as day, paper_id from papers where {in_scope}")
         days_sql = f"{recorded_days(version)} order by 1"
         con.execute("drop table papers_scope")
     days = [row[0] for row in con.execute(days_sql).fetchall()]
@@ -94,9 +92,9 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     return Refresh(rebuilt, days, changes.full)
 
 
-def _insert_papers(con: duckdb.DuckDBPyConnection, in_scope: str, params: list, rank: str) -> int:
-    """Insert the papers whose appearances match ``in_scope`` (``params`` bind its placeholders,
-    if any); returns how many. The chosen entries' fields are joined in from the same scope."""
+def _insert_papers(con: duckdb.DuckDBPyConnection, in_scope: str, rank: str) -> int:
+    """Insert the papers whose appearances match ``in_scope``; returns how many. The chosen
+    entries' fields are joined in from the same scope."""
     chosen = f"[{_RANK_DIGITS + _DAY_DIGITS + 1}:]"
     fields = f"(select appearance_id, title, abstract, authors from paper_appearances where {in_scope})"
     return con.execute(f"""
@@ -129,7 +127,7 @@ def _insert_papers(con: duckdb.DuckDBPyConnection, in_scope: str, params: list, 
         left join {fields} t on t.appearance_id = c.title_from
         left join {fields} a on a.appearance_id = c.abstract_from
         left join {fields} u on u.appearance_id = c.authors_from
-    """, params * 4).fetchone()[0]
+    """).fetchone()[0]
 
 
 def refresh_daily_feed_stats(con: duckdb.DuckDBPyConnection) -> Refresh:
