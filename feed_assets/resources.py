@@ -19,8 +19,8 @@ from feed_assets.sources.huggingface import HuggingFaceDailyPapers
 from feed_assets.sources.raw_store import RawStore
 from feed_assets.trends.bursts import BurstModel
 from feed_assets.trends.significance import TrendSettings, format_scales, parse_scales
-from feed_assets.warehouse.catalog import CONFLICT_ATTEMPTS, LakeCatalog, connect_lake, is_write_conflict, parse_warehouse
-from feed_assets.warehouse.connection import drop_temporary_tables, prepare
+from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse
+from feed_assets.warehouse.connection import conflict_retries, drop_temporary_tables, prepare
 from feed_assets.warehouse.lake_lock import LakeBusy, LakeWriterLock, commit_lock
 from feed_assets.warehouse.publish import publish_changes
 from feed_assets.warehouse.writes import transaction
@@ -267,8 +267,7 @@ class Warehouse(dg.ConfigurableResource):
         start when DuckLake reports that a commit of another process conflicts with it (both
         deleted rows of one data file), up to ``CONFLICT_ATTEMPTS`` times: nothing of a failed
         attempt stays, so no day is lost or written twice."""
-        for attempt in stamina.retry_context(on=is_write_conflict, attempts=CONFLICT_ATTEMPTS,
-                                             wait_initial=0.2, wait_max=5.0):
+        for attempt in conflict_retries():
             with attempt, self.connection(shared_tables=shared_tables) as con, self.write(con):
                 work(con)
 

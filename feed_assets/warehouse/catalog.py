@@ -105,15 +105,6 @@ def s3_secret_sql(environ: Mapping[str, str] | None = None) -> str:
     return f"create or replace temporary secret {S3_SECRET} ({body})"
 
 
-# tries of a write that DuckLake finds in conflict with another process's commit
-CONFLICT_ATTEMPTS = 5
-
-
-def is_write_conflict(error: Exception) -> bool:
-    """DuckLake refused a commit: another process's commit changed what this one changed."""
-    return isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower()
-
-
 # one in-memory DuckDB per process and lake (and S3 secret), its extensions loaded and the lake
 # attached once: each connection is a new connection to it (``cursor()``), with its own
 # transactions and temporary tables, as a new ``duckdb.connect`` would have. Loading the three

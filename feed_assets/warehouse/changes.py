@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from feed_assets.warehouse.connection import has_temporary_table, is_write_conflict
+
 
 _PENDING = (
     "create temp table if not exists pending_writes (version bigint, writer varchar)",
@@ -76,16 +78,15 @@ def recorded_days(version: int) -> str:
 
 def has_pending_writes(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the current transaction registered writes that ``file_changes`` has not filed yet."""
-    return bool(con.execute("select count(*) from duckdb_tables() where temporary and table_name = 'pending_writes'"
-                            ).fetchone()[0]) and bool(con.execute("select count(*) from pending_writes").fetchone()[0])
+    return has_temporary_table(con, "pending_writes") and bool(
+        con.execute("select count(*) from pending_writes").fetchone()[0])
 
 
 def file_changes(con: duckdb.DuckDBPyConnection, first_free: int) -> None:
     """Give the transaction's writes the versions ``first_free``, ``first_free + 1``... (in their
     order) and file them and their keys in ``warehouse_writes`` and ``table_changes``; call it
-    just before the commit, with the next version no committed write has."""
-    if not has_pending_writes(con):
-        return
+    just before the commit, with the next version no committed write has (when
+    ``has_pending_writes``)."""
     # provisional -1 becomes first_free, -2 first_free + 1, ...
     # the time of the commit, not of the transaction's start (now()): versions follow the commits
     committed_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -105,8 +106,7 @@ def drop_taken_in(con: duckdb.DuckDBPyConnection) -> None:
     ``table_changes`` conflicts with any other process's commit that inserted into it (another
     run's dumps). It is housekeeping only (readers never look below their progress), so when
     it is refused the rows stay, for the next reader's commit to drop."""
-    if not con.execute("select count(*) from duckdb_tables() where temporary and table_name = 'taken_in_tables'"
-                       ).fetchone()[0]:
+    if not has_temporary_table(con, "taken_in_tables"):
         return
     try:
         con.execute("""
@@ -117,7 +117,7 @@ def drop_taken_in(con: duckdb.DuckDBPyConnection) -> None:
             where table_changes.table_name = taken_in.table_name and table_changes.version <= taken_in.version
         """)
     except duckdb.TransactionException as error:
-        if "conflict" not in str(error).lower():
+        if not is_write_conflict(error):
             raise
     con.execute("drop table taken_in_tables")
 

@@ -1,8 +1,12 @@
-"""How every connection to the warehouse is set up before it is used."""
+"""How every connection to the warehouse is set up before it is used, what a step leaves on it,
+and how a write DuckLake refuses for a conflict is tried again."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import duckdb
+import stamina
 
 from feed_assets.warehouse.schema import ensure_schema
 
@@ -33,3 +37,25 @@ def drop_temporary_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the connection's temporary tables: what a step leaves behind on a shared connection."""
     for (name,) in con.execute("select table_name from duckdb_tables() where temporary").fetchall():
         con.execute(f'drop table if exists temp."{name}"')
+
+
+def has_temporary_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the connection has the temporary table ``name``."""
+    return bool(con.execute("select count(*) from duckdb_tables() where temporary and table_name = ?",
+                            [name]).fetchone()[0])
+
+
+# tries of a write that DuckLake finds in conflict with another process's commit
+CONFLICT_ATTEMPTS = 5
+
+
+def is_write_conflict(error: Exception) -> bool:
+    """DuckLake refused a commit: another process's commit changed what this one changed."""
+    return isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower()
+
+
+def conflict_retries() -> Iterable[stamina.Attempt]:
+    """Attempts (``for attempt in conflict_retries(): with attempt: ...``) of a block that is
+    run again, after a short wait, when DuckLake refuses it as in conflict with another
+    process's commit, up to ``CONFLICT_ATTEMPTS`` times."""
+    return stamina.retry_context(on=is_write_conflict, attempts=CONFLICT_ATTEMPTS, wait_initial=0.2, wait_max=5.0)

@@ -38,7 +38,7 @@ COMMIT_KEY = int.from_bytes(b"feedcmit", "big") & (2**63 - 1)
 
 
 class LakeBusy(Exception):
-    """Another process holds the lake's writer lock (the message says which)."""
+    """Another process holds one of the lake's locks (the message says which)."""
 
 
 class LakeWriterLock:

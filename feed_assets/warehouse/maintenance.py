@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import stamina
 
-from feed_assets.warehouse.catalog import CONFLICT_ATTEMPTS, LAKE_ALIAS, is_write_conflict
+from feed_assets.warehouse.catalog import LAKE_ALIAS
+from feed_assets.warehouse.connection import conflict_retries
 
 REWRITE_DELETED_SHARE = 0.25  # a data file with this share of its rows deleted is rewritten
 
@@ -59,8 +59,7 @@ def maintain_lake(con: duckdb.DuckDBPyConnection, keep_days: int) -> Maintained:
 
 def _call(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     """Run one maintenance function, again if another process's commit conflicts with it."""
-    for attempt in stamina.retry_context(on=is_write_conflict, attempts=CONFLICT_ATTEMPTS,
-                                         wait_initial=0.2, wait_max=5.0):
+    for attempt in conflict_retries():
         with attempt:
             return con.execute(sql).fetchall()
     raise AssertionError("unreachable")  # pragma: no cover

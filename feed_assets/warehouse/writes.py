@@ -21,7 +21,14 @@ import pandas as pd
 import pyarrow as pa
 
 from feed_assets.identity.sql import resolve_identities
-from feed_assets.warehouse.changes import drop_taken_in, file_changes, first_free_version, next_version, record_changes
+from feed_assets.warehouse.changes import (
+    drop_taken_in,
+    file_changes,
+    first_free_version,
+    has_pending_writes,
+    next_version,
+    record_changes,
+)
 from feed_assets.warehouse.schema import TABLES
 
 
@@ -31,7 +38,7 @@ def transaction(con: duckdb.DuckDBPyConnection,
                 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Commit on success, roll back on any error (and re-raise it).
 
-    Just before the commit the block's writes get their versions (``changes.file_changes``),
+    Just before the commit the block's writes, if any, get their versions (``changes.file_changes``),
     the next free one read outside this transaction (which may have begun before other commits)
     while holding the commit turn: ``commit_turn``, a context manager giving such a connection;
     where other processes commit too (a DuckLake) it holds the catalog's commit lock. By default,
@@ -41,8 +48,11 @@ def transaction(con: duckdb.DuckDBPyConnection,
     con.begin()
     try:
         yield con
-        with (commit_turn or partial(_process_turn, con))() as outside:
-            file_changes(con, first_free_version(outside))
+        if has_pending_writes(con):
+            with (commit_turn or partial(_process_turn, con))() as outside:
+                file_changes(con, first_free_version(outside))
+                con.commit()
+        else:  # nothing to number (a reader with nothing new, the query copy's progress)
             con.commit()
     except BaseException:
         _roll_back(con)
