@@ -32,7 +32,7 @@ import _pytest.outcomes
 import duckdb
 
 from feed_assets_tests.benchmark import SHARED, build_shared_inbox
-from feed_assets_tests.lake_servers import running_postgres, running_s3
+from feed_assets_tests.lake_servers import lake_environment, running_postgres, running_s3
 
 
 def run_in_process(data_dir: Path, home: Path, first: dt.date, last: dt.date, env: dict) -> subprocess.Popen:
@@ -93,9 +93,7 @@ def main() -> int:
     try:
         with running_postgres() as postgres, running_s3() as s3:
             def lake_env(name: str) -> dict:
-                database = postgres.create_database()
-                return {**base, **s3.environ, "FEED_WAREHOUSE": f"ducklake:postgres:{postgres.dsn(database)}",
-                        "FEED_LAKE_DATA_PATH": f"s3://{s3.bucket}/{name}/"}
+                return {**base, **lake_environment(postgres, s3, prefix=name)}
 
             for name in ("file", "lake", "lake-halves"):
                 (root / name).mkdir()

@@ -189,16 +189,22 @@ def s3_server() -> Iterator[S3Server]:
         yield server
 
 
+def lake_environment(postgres: PostgresServer, s3: S3Server, prefix: str | None = None) -> dict[str, str]:
+    """``FEED_WAREHOUSE`` and ``FEED_LAKE_DATA_PATH`` (and the AWS_* variables) of a new, empty
+    DuckLake on these servers: a PostgreSQL database of its own, its files under ``prefix`` of
+    the bucket (default: the database's name)."""
+    name = postgres.create_database()
+    return {**s3.environ,
+            "FEED_WAREHOUSE": f"ducklake:postgres:{postgres.dsn(name)}",
+            "FEED_LAKE_DATA_PATH": f"s3://{s3.bucket}/{prefix or name}/"}
+
+
 @pytest.fixture
 def lake_environ(postgres_server: PostgresServer, s3_server: S3Server,
                  monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """``FEED_WAREHOUSE`` and ``FEED_LAKE_DATA_PATH`` (and the AWS_* variables) of a new, empty
-    DuckLake over the session's servers: its own PostgreSQL database and S3 prefix; set in the
-    environment for the test, and returned."""
-    name = postgres_server.create_database()
-    environ = {**s3_server.environ,
-               "FEED_WAREHOUSE": f"ducklake:postgres:{postgres_server.dsn(name)}",
-               "FEED_LAKE_DATA_PATH": f"s3://{s3_server.bucket}/{name}/"}
+    """``lake_environment`` over the session's servers, set in the environment for the test,
+    and returned."""
+    environ = lake_environment(postgres_server, s3_server)
     for key, value in environ.items():
         monkeypatch.setenv(key, value)
     return environ

@@ -33,7 +33,7 @@ from feed_assets.warehouse.lake_lock import LakeWriterLock
 from feed_assets.warehouse.publish import PUBLISHED_DIR, QUERY_DATABASE
 from feed_assets.warehouse.schema import TABLE_LIST, TABLES
 from feed_assets_tests.conftest import SAMPLE_DAYS, SAMPLE_END, SAMPLE_START, Feed
-from feed_assets_tests.lake_servers import S3Server, running_postgres
+from feed_assets_tests.lake_servers import S3Server, lake_environment, running_postgres
 
 # written by a run, not derived from the data: left out when two warehouses are compared
 RUN_DEPENDENT_COLUMNS = {"raw_dumps": ("stored_at",), "fetch_log": ("fetched_at",)}
@@ -484,13 +484,12 @@ def test_a_backfill_killed_mid_write_leaves_the_lake_whole_and_the_next_run_comp
 def test_a_process_writes_the_lake_again_after_its_postgresql_restarts(s3_server: S3Server, tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch):
     """A long-lived process (a code server, the daemon) keeps the lake attached between runs:
-    when the catalog's PostgreSQL restarts, its next connection attaches afresh."""
+    when the catalog's PostgreSQL restarts, the next connections to it still write and read
+    (DuckDB's postgres extension connects again)."""
     with running_postgres() as server:
-        name = server.create_database()
-        for key, value in s3_server.environ.items():
+        for key, value in lake_environment(server, s3_server).items():
             monkeypatch.setenv(key, value)
-        warehouse = Warehouse(database=str(tmp_path / WAREHOUSE_FILE), catalog=f"ducklake:postgres:{server.dsn(name)}",
-                              lake_data_path=f"s3://{s3_server.bucket}/{name}/")
+        warehouse = _lake_warehouse(tmp_path)
         with warehouse.connection() as con, warehouse.write(con):
             con.execute("insert into trend_day_totals values (date '2024-03-01', 1)")
         server.restart()
