@@ -28,6 +28,10 @@ Why the SQL looks the way it does (DuckDB's regexes are RE2: no look-behind, no 
   lambda compiles its regexes once per vector of lists), and every token finds its term with
   one hash join. Keywords likewise: their distinct words are normalized, then each distinct
   keyword is put together from its words.
+- The papers are numbered and held (``texts``) before their texts are tokenized: a table scan
+  runs on one thread per row group (122,880 rows), and a chunk of days usually lies within one,
+  so tokenizing straight off the scan ran on one thread; off the held rows it runs on every
+  thread. Measured on a month of arXiv-like papers (20,300): 3.5 s a statement before, 2.9 s.
 - Runs and n-grams: every token of a paper gets a key (the paper's number, then the token's
   index; title, then a break, then abstract, then a break), and an n-gram starting at a token
   is its term and the terms of the next n - 1 tokens in key order (``lead``): NULL as soon as
@@ -472,10 +476,13 @@ def _paper_terms_cte(papers_sql: str) -> str:
     grams = ", ".join(" | ".join(packed[:n]) for n in range(1, spec.MAX_NGRAM + 1))
     return f"""
     papers as ({papers_sql}),
+    texts as materialized (
+        select row_number() over () as n, paper_id, feed_date, title, abstract, keywords, categories from papers
+    ),
     numbered as materialized (
-        select row_number() over () as n, paper_id, feed_date, keywords, categories,
+        select n, paper_id, feed_date, keywords, categories,
                {tokens('title')} || ['.'] || {tokens('abstract')} || ['.'] as tokens
-        from papers
+        from texts
     ),
     token_rows as (
         select n * {_TOKEN_KEY_STRIDE} + unnest(range(len(tokens))) as token_key, n, feed_date,
