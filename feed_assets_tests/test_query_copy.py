@@ -8,10 +8,15 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
+import pytest
 
+from feed_assets import resources
+from feed_assets.resources import Warehouse
 from feed_assets.sample_data import generate_sample_inbox
+from feed_assets.warehouse.changes import next_version, record_changes
 from feed_assets.warehouse.publish import PUBLISHED_TABLES
 from feed_assets_tests.conftest import TABLE_ORDER, Feed
 
@@ -94,3 +99,50 @@ def test_the_copy_is_one_file_a_month_and_a_day_file_of_the_older_layout_is_fold
     assert feed.materialize(dt.date(2024, 3, 2)).success
     assert not (folder / "2024-02-27.parquet").exists()
     assert published_count() == feed.query("select count(*) from paper_appearances")[0][0]
+
+
+def _count_new_papers(con: duckdb.DuckDBPyConnection, day: dt.date, papers: int) -> None:
+    """A write of one row of a published table, recorded in the change log as writers do."""
+    con.execute("insert into trend_day_totals values (?, ?)", [day, papers])
+    record_changes(con, next_version(con, "trend_day_totals"), "trend_day_totals",
+                   "select ?::date as day, null as paper_id", [day])
+
+
+def _published_days(data_dir: Path) -> list[dt.date]:
+    with duckdb.connect(str(data_dir / "query.duckdb"), read_only=True) as copy:
+        return [row[0] for row in copy.execute("select feed_date from trend_day_totals order by 1").fetchall()]
+
+
+def test_a_block_of_writes_publishes_its_first_at_once_then_at_most_every_interval_and_the_rest_at_its_end(
+        tmp_path, monkeypatch):
+    warehouse = Warehouse(database=str(tmp_path / "feed.duckdb"))
+    monkeypatch.setattr(resources, "PUBLISH_EVERY_SECONDS", 3600.0)
+    first, second, third, fourth = (dt.date(2024, 3, day) for day in (1, 2, 3, 4))
+    with warehouse.connection() as con:
+        with warehouse.write(con):
+            _count_new_papers(con, first, 5)
+        assert _published_days(tmp_path) == [first]  # the block's first write: at once
+        with warehouse.write(con):
+            _count_new_papers(con, second, 6)
+        assert _published_days(tmp_path) == [first]  # less than the interval later: not yet
+        monkeypatch.setattr(resources, "PUBLISH_EVERY_SECONDS", 0.0)
+        with warehouse.write(con):
+            _count_new_papers(con, third, 7)
+        assert _published_days(tmp_path) == [first, second, third]  # the interval passed: all so far
+        monkeypatch.setattr(resources, "PUBLISH_EVERY_SECONDS", 3600.0)
+        with warehouse.write(con):
+            _count_new_papers(con, fourth, 8)
+        assert _published_days(tmp_path) == [first, second, third]
+    assert _published_days(tmp_path) == [first, second, third, fourth]  # the block ended
+    # a failed block leaves its committed but unpublished writes to the next block's first write
+    fifth, sixth = dt.date(2024, 3, 5), dt.date(2024, 3, 6)
+    with pytest.raises(RuntimeError, match="stop"), warehouse.connection() as con:
+        with warehouse.write(con):
+            _count_new_papers(con, fifth, 9)
+        with warehouse.write(con):
+            _count_new_papers(con, sixth, 10)
+        raise RuntimeError("stop")
+    assert _published_days(tmp_path)[-1] == fifth
+    with warehouse.connection() as con, warehouse.write(con):
+        pass
+    assert _published_days(tmp_path)[-1] == sixth

@@ -7,10 +7,12 @@ view per table over its files. Any number of processes may open ``query.duckdb``
 during runs too.
 
 The copy is published from one place: ``publish_changes``, which the warehouse resource
-calls right after each write commits. It is a reader of the change log like any derived
+calls right after a write commits (in a block of several writes, such as a long range's
+batches of entries, at most every ``PUBLISH_EVERY_SECONDS`` and once more when the block
+ends: ``resources.Warehouse.write``). It is a reader of the change log like any derived
 table: it rewrites the month files of exactly the days whose rows changed since it last
 published, with one ``COPY ... PARTITION_BY`` per table, so a long backfill's copy advances
-with each commit, and a day's run costs what its month holds, whatever the history. Files
+as its writes commit, and a day's run costs what its month holds, whatever the history. Files
 are a month, not a day, because a file costs about half a millisecond to write whatever it
 holds: ten years of a table are 120 month files instead of 3,650 day files. A crash
 before it runs leaves the changes pending for the next write.
