@@ -293,15 +293,18 @@ def refresh_author_activity(con: duckdb.DuckDBPyConnection) -> Refresh:
 def refresh_category_trends(con: duckdb.DuckDBPyConnection) -> Refresh:
     """Papers first seen per day and arXiv category, with their share of the day's new papers."""
     # only the columns it needs: FIRST_SEEN_PAPERS carries titles and abstracts, which DuckDB
-    # 1.5.5 held for every paper of ten years when that query was read twice (out of memory)
+    # 1.5.5 held for every paper of ten years when that query was read twice (out of memory);
+    # and distinct (paper, category) pairs rather than a list per paper: list states cannot be
+    # spilled, and ten years' lists filled the memory limit (a synthetic ten-year run failed)
     return _refresh_first_seen_tally(con, "category_trends", """
         insert into category_trends
         with day_papers as (
             select paper_id, first_seen_date from papers where first_seen_date in (select feed_date from trend_days)
         ), paper_categories as (
-            select paper_id, unnest(categories) as category from (
-                select paper_id, list_distinct(flatten(list(categories))) as categories from paper_appearances
-                where paper_id in (select paper_id from day_papers) group by paper_id)
+            select distinct paper_id, category from (
+                select paper_id, unnest(categories) as category from paper_appearances
+                where paper_id in (select paper_id from day_papers))
+            where category is not null
         ), totals as (
             select first_seen_date, count(*) as new_papers from day_papers group by all
         )
