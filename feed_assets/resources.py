@@ -200,19 +200,17 @@ class Warehouse(dg.ConfigurableResource):
         if not self._in_run or (self._shared is None and not (hold and shared_tables)):
             con, lock = self._open(writer_lock=shared_tables)
             try:
-                yield con
-                self._publish_rest(con)
+                with self._publications(con):
+                    yield con
             finally:
-                self._published_at = -math.inf
                 _close(con, lock)
             return
         if self._shared is None:
             self._shared, self._shared_lock = self._open()
         try:
-            yield self._shared
-            self._publish_rest(self._shared)
+            with self._publications(self._shared):
+                yield self._shared
         except BaseException:
-            self._published_at = -math.inf
             self._close_shared()
             raise
         drop_temporary_tables(self._shared)
@@ -285,13 +283,17 @@ class Warehouse(dg.ConfigurableResource):
         publish_changes(con, self.data_dir)
         self._published_at, self._unpublished = time.monotonic(), False
 
-    def _publish_rest(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Publish what the block committed since its last publication; the next block starts
-        afresh (its first write publishes at once). After an error the commits not yet
-        published are published by the next write, as after a crash."""
-        if self._unpublished:
-            self._publish(con)
-        self._published_at = -math.inf
+    @contextmanager
+    def _publications(self, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """A ``connection`` block: when it ends, what it committed since its last publication is
+        published, and the next block starts afresh (its first write publishes at once). After
+        an error the commits not yet published are published by the next write, as after a crash."""
+        try:
+            yield
+            if self._unpublished:
+                self._publish(con)
+        finally:
+            self._published_at = -math.inf
 
     def write_retrying(self, work: Callable[[duckdb.DuckDBPyConnection], object], shared_tables: bool = True,
                        ) -> None:
