@@ -21,11 +21,12 @@ import numpy as np
 import pyarrow as pa
 
 _EPOCH = dt.date(1970, 1, 1)
-# cells of the days grid held at once (int32, 128 MiB): terms are taken in chunks that fit. A
-# part of about 20,000 arXiv papers (a quarter's span and the part's days, some 100,000 terms)
-# fits in one: measured on ten years of synthetic arXiv, 6 % faster than half as many cells
-# (two chunks), for 44 MiB more at the peak
-GRID_CELLS = 1 << 25
+# cells of the days grid held at once (int32, 64 MiB): terms are taken in chunks that fit. Two
+# parts are summed at once (``warehouse.trends``, one per thread), each with its own grid. On ten
+# years of synthetic arXiv (parts of about 20,000 papers, a quarter's span, some 100,000 terms),
+# two threads: 92 s and a peak of 1,810 MiB for the whole refresh at this size, 83 s and 2,114 MiB
+# at twice it (one thread at twice it: 129 s, 1,641 MiB)
+GRID_CELLS = 1 << 24
 # runs of at most this many comparisons (a new day at three scales) sum each period's rows
 # directly (a bincount per period): filling and summing the grid costs more than a few sums
 DIRECT_SUMS_UP_TO = 6
