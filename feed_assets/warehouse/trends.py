@@ -12,6 +12,7 @@ import datetime as dt
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
@@ -224,52 +225,63 @@ def _ranked_runs(con: duckdb.DuckDBPyConnection, read: list[tuple[dt.date, int]]
     sorted): the run's terms that reach ``min_total`` papers over its spans are read once and
     numbered; then each part of the run (about ``TREND_PAPERS_PER_RANK`` papers) has its window
     and baseline counts at every scale summed and sent to ``rank``, ``TREND_RANK_THREADS``
-    parts at once on threads of their own (``rank`` must be safe to call from several threads;
-    the connection is only used here). The lists come in the order of the parts."""
+    parts at once on threads of their own, the next run's read going on while the last parts of
+    a run are ranked (``rank`` must be safe to call from several threads; the connection is only
+    used here). The lists come in the order of the parts."""
     span = max(scale.span for scale in scales)
     names = tuple(scale.name for scale in scales)
     papers = dict(read)
-    for run in _consecutive_runs([day for day, _ in read]):
-        in_spans = f"feed_date between ?::date - {span - 1} and ?::date"
-        con.execute(f"""
-            create or replace temp table window_terms as
-            select kind, term, (row_number() over () - 1)::bigint as term_index
-            from term_daily_counts where {in_spans} group by kind, term having sum(papers) >= {max(min_total, 1)}
-        """, [run[0], run[-1]])
-        # through execute: DuckDB 1.5's relation API with parameters (con.sql(..., params=))
-        # took 20 times as long on this query (P1: 1.0 s against 0.06 s)
-        counts = con.execute(f"""
-            select c.feed_date, t.term_index, c.papers from term_daily_counts c join window_terms t using (kind, term)
-            where c.{in_spans}
-        """, [run[0], run[-1]]).to_arrow_table()
-        terms = con.sql("select kind, term from window_terms order by term_index").to_arrow_table()
-        con.execute("drop table window_terms")
-        rows = TermDays.from_arrow(counts, terms.num_rows)
-        del counts
-        kinds = terms["kind"].to_numpy(zero_copy_only=False)
-        texts = terms["term"].to_numpy(zero_copy_only=False)
-
-        def ranked_part(comparisons: list[Comparison], arrays: dict[str, np.ndarray]) -> pd.DataFrame:
-            found = windowed_term_counts(rows, comparisons, min_total,
-                                         list(zip(arrays["window_papers"].tolist(),
-                                                  arrays["baseline_papers"].tolist())))
-            return rank(Comparisons(
-                **arrays, comparison=found.comparison, term=found.term, window_count=found.window_count,
-                baseline_count=found.baseline_count, kinds=kinds, terms=texts, scale_names=names,
-                tested=found.tested))
-
-        with ThreadPoolExecutor(max_workers=TREND_RANK_THREADS) as pool:
-            pending: deque[Future[pd.DataFrame]] = deque()
+    with ThreadPoolExecutor(max_workers=TREND_RANK_THREADS) as pool:
+        pending: deque[Future[pd.DataFrame]] = deque()
+        for run in _consecutive_runs([day for day, _ in read]):
+            in_spans = f"feed_date between ?::date - {span - 1} and ?::date"
+            con.execute(f"""
+                create or replace temp table window_terms as
+                select kind, term, (row_number() over () - 1)::bigint as term_index
+                from term_daily_counts where {in_spans} group by kind, term having sum(papers) >= {max(min_total, 1)}
+            """, [run[0], run[-1]])
+            # through execute: DuckDB 1.5's relation API with parameters (con.sql(..., params=))
+            # took 20 times as long on this query (P1: 1.0 s against 0.06 s)
+            counts = con.execute(f"""
+                select c.feed_date, t.term_index, c.papers from term_daily_counts c join window_terms t using (kind, term)
+                where c.{in_spans}
+            """, [run[0], run[-1]]).to_arrow_table()
+            terms = con.sql("select kind, term from window_terms order by term_index").to_arrow_table()
+            con.execute("drop table window_terms")
+            run_terms = _RunTerms(TermDays.from_arrow(counts, terms.num_rows),
+                                  terms["kind"].to_numpy(zero_copy_only=False),
+                                  terms["term"].to_numpy(zero_copy_only=False), names, min_total, rank)
+            del counts, terms
             for part in _day_groups([(day, papers[day]) for day in run], TREND_PAPERS_PER_RANK):
                 comparisons, arrays = _comparisons(con, part, scales, first_day)
                 if comparisons:
-                    pending.append(pool.submit(ranked_part, comparisons, arrays))
+                    pending.append(pool.submit(run_terms.ranked, comparisons, arrays))
                 while pending and (len(pending) > TREND_RANK_THREADS or pending[0].done()):
                     yield from _listed(pending.popleft())
-            while pending:
-                yield from _listed(pending.popleft())
-        # the next run's read must not find this run's counts and terms still held
-        del rows, kinds, texts, ranked_part
+            del run_terms  # held by its parts still to rank, and no longer once they are done
+        while pending:
+            yield from _listed(pending.popleft())
+
+
+@dataclass(frozen=True)
+class _RunTerms:
+    """A run's term counts and numbered terms, which its parts rank."""
+
+    rows: TermDays
+    kinds: np.ndarray
+    texts: np.ndarray
+    scale_names: tuple[str, ...]
+    min_total: int
+    rank: RankTerms
+
+    def ranked(self, comparisons: list[Comparison], arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+        """The ranked lists of a part's comparisons (``arrays`` as ``_comparisons`` gives)."""
+        found = windowed_term_counts(self.rows, comparisons, self.min_total,
+                                     list(zip(arrays["window_papers"].tolist(), arrays["baseline_papers"].tolist())))
+        return self.rank(Comparisons(
+            **arrays, comparison=found.comparison, term=found.term, window_count=found.window_count,
+            baseline_count=found.baseline_count, kinds=self.kinds, terms=self.texts, scale_names=self.scale_names,
+            tested=found.tested))
 
 
 def _listed(part: Future[pd.DataFrame]) -> list[pd.DataFrame]:
