@@ -296,13 +296,13 @@ def rank_comparisons(data: Comparisons, settings: TrendSettings = TrendSettings(
     its counts, so they are computed once per distinct (comparison, window_count, total)."""
     W = data.window_papers.astype(np.int64)
     B = data.baseline_papers.astype(np.int64)
-    comparison = data.comparison.astype(np.int64)
-    w = data.window_count.astype(np.int64)
-    b = data.baseline_count.astype(np.int64)
-    n = w + b
-    keep = ((W[comparison] > 0) & (B[comparison] > 0) & (n >= max(settings.min_total, 1))
-            & (w * B[comparison] > b * W[comparison]))  # tested, and its share rose
-    comparison, w, n, term = comparison[keep], w[keep], n[keep], data.term[keep]
+    # filtered before the counts are widened to 64 bits: a part's rows can be millions
+    w, b = data.window_count, data.baseline_count
+    keep = ((W[data.comparison] > 0) & (B[data.comparison] > 0) & (w.astype(np.int64) + b >= max(settings.min_total, 1))
+            & (w * B[data.comparison] > b * W[data.comparison]))  # tested, and its share rose
+    comparison, term = data.comparison[keep].astype(np.int64), data.term[keep]
+    w = w[keep].astype(np.int64)
+    n = w + b[keep]
     if len(w) == 0:
         return empty_result()
     _require(int(n.max()) < 2 ** _BITS and len(W) < 2 ** _BITS, "counts too large to pack")
