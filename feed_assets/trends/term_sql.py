@@ -52,8 +52,8 @@ real abstract sentences at 700 a day, 2 threads on a shared 2-core machine,
 papers/s, 990 MiB; 92 days 5,400 papers/s, 1.2 GiB (before tokens were normalized per
 distinct token: 31 days 3,500 papers/s). Python ``paper_terms`` alone (no counting): 1,300
 papers/s. So pass about a month of arXiv per call, some 20,000 papers (the warehouse's
-``TERM_CHUNK_PAPERS``), with the connection's memory_limit set (about 1 GB); ten years (2.5
-million papers) then take about 6 minutes. Each call appends only the rows of its own days,
+``TERM_CHUNK_PAPERS``), with the connection's memory_limit set (768 MB since 2026-12-05); ten
+years (2.5 million papers) then take about 6 minutes. Each call appends only the rows of its own days,
 so calls can run one after another inside one transaction. Building the query text costs
 about 1 s once per process (the character classes are enumerated, then cached) and binding
 about 0.25 s per call.
