@@ -65,7 +65,7 @@ def test_windowed_counts_are_the_sums_of_each_day(counts, comparisons, min_total
     assert got.tested.tolist() == tested
 
 
-def test_a_rise_is_seen_when_counts_times_papers_pass_32_bits():
+def test_a_rise_is_seen_when_counts_times_papers_pass_32_bits(monkeypatch):
     """At arXiv volume a term's window count times the baseline's papers passes 2**31: the rise
     test must not wrap around (50,000 x 50,000 as 32-bit numbers is negative)."""
     counts = {(0, DAY0 + dt.timedelta(days=1)): 1, (0, DAY0 + dt.timedelta(days=3)): 50_000}
@@ -73,13 +73,8 @@ def test_a_rise_is_seen_when_counts_times_papers_pass_32_bits():
                       "term_index": pa.array([index for index, _ in counts], pa.int64()),
                       "papers": pa.array(list(counts.values()), pa.int32())})
     comparisons = [Comparison(DAY0 + dt.timedelta(days=3), 2, 2)]
-    papers = [(60_000, 50_000)]
-    direct = windows.DIRECT_SUMS_UP_TO
-    try:
-        for how in (0, len(comparisons)):  # the days grid, then each period summed directly
-            windows.DIRECT_SUMS_UP_TO = how
-            got = windowed_counts(table, N_TERMS, comparisons, 0, papers)
-            assert list(zip(got.term.tolist(), got.window_count.tolist(), got.baseline_count.tolist())) \
-                == [(0, 50_000, 1)]
-    finally:
-        windows.DIRECT_SUMS_UP_TO = direct
+    for direct_sums_up_to in (0, len(comparisons)):  # the days grid, then each period summed directly
+        monkeypatch.setattr(windows, "DIRECT_SUMS_UP_TO", direct_sums_up_to)
+        got = windowed_counts(table, N_TERMS, comparisons, 0, [(60_000, 50_000)])
+        assert list(zip(got.term.tolist(), got.window_count.tolist(), got.baseline_count.tolist())) \
+            == [(0, 50_000, 1)]
