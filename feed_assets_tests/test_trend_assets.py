@@ -104,6 +104,18 @@ def test_a_range_counted_and_ranked_in_small_batches_gives_the_tables_of_one_bat
     assert all(len(group) <= 2 for group in trends._day_groups(days, 30, 2))
 
 
+def test_a_run_smaller_than_a_part_is_still_ranked_in_one_part_a_thread(monkeypatch):
+    from feed_assets.warehouse import trends
+
+    monkeypatch.setattr(trends, "TREND_RANK_THREADS", 2)
+    monkeypatch.setattr(trends, "TREND_PAPERS_PER_RANK", 20_000)
+    days = [(dt.date(2024, 1, 1) + dt.timedelta(days=n), 30) for n in range(200)]  # 6,000 papers
+    parts = trends._day_groups(days, trends._part_papers(6_000))
+    assert len(parts) == 2 and [len(part) for part in parts] == [100, 100]
+    assert trends._part_papers(100_000) == 20_000  # a long run: parts of the usual size
+    assert trends._part_papers(1) == 1 and trends._part_papers(0) == 1
+
+
 def test_a_planted_trend_is_found_end_to_end(feed: Feed):
     from feed_assets.trends.synthetic import PlantedTrend, synthetic_corpus
 
