@@ -127,6 +127,7 @@ def _insert_papers(con: duckdb.DuckDBPyConnection, in_scope: str, rank: str) -> 
         left join {fields} t on t.appearance_id = c.title_from
         left join {fields} a on a.appearance_id = c.abstract_from
         left join {fields} u on u.appearance_id = c.authors_from
+        order by c.first_seen_date
     """).fetchone()[0]
 
 
