@@ -122,10 +122,10 @@ keyword_lists = st.one_of(st.none(), st.lists(st.one_of(st.none(), texts()), max
 category_lists = st.one_of(st.none(), st.lists(st.one_of(
     st.none(), st.sampled_from(["cs.LG", " cs.CL ", "", "\u3000", "stat.ML\n", "cs.CV"]), st.text(max_size=5)),
     max_size=4))
-papers_strategy = st.lists(st.tuples(texts(), texts(), keyword_lists, category_lists), min_size=1, max_size=12)
+papers_strategy = st.lists(st.tuples(texts(), texts(), keyword_lists, category_lists), min_size=15, max_size=60)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(papers=papers_strategy)
 def test_sql_terms_equal_python_terms_on_generated_texts(con, papers):
     assert_same_terms(con, papers)
