@@ -50,8 +50,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy.special import betainc
-from scipy.stats import beta
+from scipy.special import betainc, betaincinv
 
 OUTPUT_COLUMNS = [
     "feed_date", "scale", "kind", "term", "rank", "score", "significant", "p_value", "q_value",
@@ -239,7 +238,7 @@ def _lower_bound_table(confidence: float) -> np.ndarray:
     n, w = np.meshgrid(np.arange(_TABLED_TOTALS), np.arange(_TABLED_TOTALS), indexing="ij")
     valid = (w >= 1) & (w <= n)
     table = np.full(n.shape, np.nan)
-    table[valid] = beta.ppf(1 - confidence, w[valid], n[valid] - w[valid] + 1)
+    table[valid] = betaincinv(w[valid], n[valid] - w[valid] + 1, 1 - confidence)
     return table
 
 
@@ -251,7 +250,7 @@ def _window_part_lower_bounds(w: np.ndarray, n: np.ndarray, confidence: float) -
     small = n < _TABLED_TOTALS
     low[small] = _lower_bound_table(confidence)[n[small], w[small]]
     large = ~small
-    low[large] = beta.ppf(1 - confidence, w[large], n[large] - w[large] + 1)
+    low[large] = betaincinv(w[large], n[large] - w[large] + 1, 1 - confidence)
     return low
 
 
