@@ -116,6 +116,39 @@ def test_a_run_smaller_than_a_part_is_still_ranked_in_one_part_a_thread(monkeypa
     assert trends._part_papers(1) == 1 and trends._part_papers(0) == 1
 
 
+def test_a_paper_listed_again_recounts_its_first_day_only_when_its_terms_changed(feed: Feed, tmp_path, instance):
+    import dagster as dg
+
+    def listing(day: dt.date, papers: list[tuple[int, str, list[str]]]) -> None:
+        folder = feed.inbox / day.isoformat()
+        folder.mkdir(parents=True)
+        (folder / "hf.json").write_text(json.dumps([
+            {"paper": {"id": f"2403.{number:05d}", "title": title, "summary": f"We study {title.lower()}.",
+                       "authors": [], "upvotes": 1, "ai_keywords": keywords}, "title": title, "numComments": 0}
+            for number, title, keywords in papers]))
+
+    first, again, changed = dt.date(2024, 3, 4), dt.date(2024, 3, 5), dt.date(2024, 3, 6)
+    listing(first, [(1, "Sparse attention for video", []), (2, "Graph diffusion models", [])])
+    listing(again, [(1, "Sparse attention for video", []), (3, "Quantum sheaf learning", [])])  # 1 as it was
+    listing(changed, [(2, "Graph diffusion models", ["score matching"]), (4, "Robot soccer", [])])  # 2: a keyword
+    for day in (first, again, changed):
+        assert feed.materialize(day).success
+    runs = [record.asset_materialization.metadata for record in
+            feed.instance.fetch_materializations(dg.AssetKey("term_daily_counts"), limit=3).records][::-1]
+    recounted = [(run["first_day_touched"].value, run["last_day_touched"].value, run["days_touched"].value)
+                 for run in runs]
+    assert recounted == [(str(first), str(first), 1), (str(again), str(again), 1),  # paper 1 again: its day stays
+                         (str(first), str(changed), 2)]  # paper 2's new keyword: its first day is recounted
+    assert feed.query("select feed_date, papers from term_daily_counts where kind = 'keyword'") == [(first, 1)]
+    # the same tables as one run over the three days
+    whole = Feed(tmp_path / "whole", instance)
+    shutil.copytree(feed.inbox, whole.inbox)
+    assert whole.materialize(first, changed).success
+    assert trend_snapshot(whole) == trend_snapshot(feed)
+    inputs = "select * from paper_term_inputs order by paper_id"
+    assert whole.query(inputs) == feed.query(inputs) and len(feed.query(inputs)) == 4
+
+
 def test_a_planted_trend_is_found_end_to_end(feed: Feed):
     from feed_assets.trends.synthetic import PlantedTrend, synthetic_corpus
 

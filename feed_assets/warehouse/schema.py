@@ -253,6 +253,13 @@ TABLE_LIST: tuple[Table, ...] = (
         _required("counts_digest", "ubigint", "bit_xor of hash(kind, term, papers) over the day's "
                                               "term_daily_counts (0 for none)"),
     ), natural_key=("feed_date",)),
+    Table("paper_term_inputs", "What term_daily_counts last counted of each paper, to tell a paper listed again "
+          "with the same terms (nothing to recount) from one whose terms changed (warehouse/trends.py).", (
+        _required("paper_id", "varchar", "the paper"),
+        _required("first_seen_date", "date", "its first-seen day, whose counts hold its terms"),
+        _required("inputs_digest", "ubigint", "hash(first_seen_date, title, abstract, keywords, categories) "
+                                              "of the paper as counted"),
+    ), natural_key=("paper_id",)),
     # bookkeeping of the write path (see warehouse/changes.py)
     Table("warehouse_writes", "One row per committed write: the version its changes carry.", (
         _required("version", "bigint", "increases by one with each write, in the order the writes committed"),

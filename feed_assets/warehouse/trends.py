@@ -45,12 +45,10 @@ TREND_PAPERS_PER_RANK = 20_000
 # 129 s, two 83-92 s, the same rows; a year: 9.1 s, 5.6-5.9 s, and three threads 6.1 s
 TREND_RANK_THREADS = 2
 
-# the papers first seen on the days of temp table ``trend_days`` (and between two bound dates,
-# for FIRST_SEEN_PAPERS_BETWEEN), with the keywords and categories of all their listings
-_FIRST_SEEN_PAPERS = """
+# the papers that match ``{where}``, with the keywords and categories of all their listings
+_PAPERS_WITH_TAGS = """
     with day_papers as (
-        select paper_id, first_seen_date, title, abstract, authors from papers
-        where first_seen_date in (select feed_date from trend_days) {between}
+        select paper_id, first_seen_date, title, abstract, authors from papers where {where}
     ), tags as (
         select paper_id, list_sort(list_distinct(flatten(list(keywords)))) as keywords,
                list_sort(list_distinct(flatten(list(categories)))) as categories
@@ -61,7 +59,15 @@ _FIRST_SEEN_PAPERS = """
            coalesce(t.keywords, []) as keywords, coalesce(t.categories, []) as categories
     from day_papers d left join tags t using (paper_id)
 """
-FIRST_SEEN_PAPERS_BETWEEN = _FIRST_SEEN_PAPERS.format(between="and first_seen_date between ? and ?")
+# the papers first seen on the days of temp table ``trend_days`` between two bound dates
+FIRST_SEEN_PAPERS_BETWEEN = _PAPERS_WITH_TAGS.format(
+    where="first_seen_date in (select feed_date from trend_days) and first_seen_date between ? and ?")
+
+
+def _term_inputs_digest(day_column: str) -> str:
+    """What a paper's terms are made of (``trends.terms``) and the day they count on, as one
+    digest: a paper listed again with the same digest has the same terms on the same day."""
+    return f"hash({day_column}, title, abstract, keywords, categories)"
 
 
 def _first_seen_days(con: duckdb.DuckDBPyConnection, changes: Pull, table: str) -> None:
@@ -88,16 +94,26 @@ def _days(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
 
 
 def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
-    """Recount, for every first-seen day the papers' changes touch, the papers using each term,
-    and the day's number of new papers (``trend_day_totals``, also 0 for a loaded day that
-    brought no new paper, so that every feed day is a day of the trend windows).
+    """Recount, for every first-seen day whose papers' terms the changes touch, the papers
+    using each term, and the day's number of new papers (``trend_day_totals``, also 0 for a
+    loaded day that brought no new paper, so that every feed day is a day of the trend windows).
+
+    A changed paper touches its first-seen day (before and after the change) only when what
+    its terms are made of changed: its title, abstract, keywords, categories or first-seen
+    day, as ``paper_term_inputs`` keeps them (a digest) from the last count. A paper listed
+    again as it was, which is most of a day's repeats, recounts nothing (``_changed_term_days``).
 
     Terms are extracted and counted in SQL (``trends.term_sql``), one statement per chunk of
     days holding about ``TERM_CHUNK_PAPERS`` papers: a statement has a fixed cost, and a
     chunk's groups are held in memory.
     """
     changes = pull(con, "term_daily_counts", ["papers", "raw_dumps"])
-    _first_seen_days(con, changes, "term_daily_counts")
+    if changes.full:
+        _first_seen_days(con, changes, "term_daily_counts")
+        con.execute("delete from paper_term_inputs")
+    else:
+        _changed_term_days(con, changes)
+        con.execute("delete from paper_term_inputs where first_seen_date in (select feed_date from trend_days)")
     for table in ("term_daily_counts", "trend_day_totals"):
         _replace_days(con, table, next_version(con, table))
     con.execute("""
@@ -108,11 +124,43 @@ def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
     totals = con.execute("select feed_date, new_papers from trend_day_totals "
                          "where feed_date in (select feed_date from trend_days) order by 1").fetchall()
     for first, last in ((run[0], run[-1]) for run in _day_groups(totals, TERM_CHUNK_PAPERS)):
-        count_terms(con, f"select paper_id, first_seen_date as feed_date, title, abstract, keywords, categories "
-                         f"from ({FIRST_SEEN_PAPERS_BETWEEN})", "term_daily_counts", [first, last])
+        con.execute(f"""
+            create or replace temp table term_papers as
+            select paper_id, first_seen_date as feed_date, title, abstract, keywords, categories
+            from ({FIRST_SEEN_PAPERS_BETWEEN})
+        """, [first, last])
+        count_terms(con, "select * from term_papers", "term_daily_counts")
+        con.execute(f"""
+            insert into paper_term_inputs
+            select paper_id, feed_date, {_term_inputs_digest("feed_date")} from term_papers
+        """)
+    con.execute("drop table if exists term_papers")
     days = [day for day, _ in totals]
     changes.done(con)
     return Refresh(len(days), days, changes.full)
+
+
+def _changed_term_days(con: duckdb.DuckDBPyConnection, changes: Pull) -> None:
+    """Fill temp table ``trend_days`` with the days to recount: the first-seen days, before
+    and after, of each changed paper whose term inputs' digest differs from the one
+    ``paper_term_inputs`` keeps (or that it has none of: a new or a removed paper, or one not
+    counted since the table was added), and the changed days of ``raw_dumps`` (a loaded day
+    counts, with 0 new papers if it brought none)."""
+    con.execute(f"create or replace temp table term_changed_papers as {changes.papers('papers')}")
+    now = _PAPERS_WITH_TAGS.format(where="paper_id in (select paper_id from term_changed_papers)")
+    con.execute(f"""
+        create or replace temp table trend_days as
+        select distinct day as feed_date from (
+            select unnest([o.first_seen_date, n.first_seen_date]) as day
+            from (select * from paper_term_inputs where paper_id in (select paper_id from term_changed_papers)) o
+            full outer join (select paper_id, first_seen_date, {_term_inputs_digest("first_seen_date")} as inputs_digest
+                             from ({now})) n using (paper_id)
+            where o.inputs_digest is distinct from n.inputs_digest
+            union all
+            {changes.days("raw_dumps")}
+        ) where day is not null
+    """)
+    con.execute("drop table term_changed_papers")
 
 
 def _day_groups(day_counts: list[tuple[dt.date, int]], most_papers: int,
