@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import shutil
 
+import duckdb
+
 from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
 
 TREND_TABLES = {
@@ -147,6 +149,16 @@ def test_a_paper_listed_again_recounts_its_first_day_only_when_its_terms_changed
     assert trend_snapshot(whole) == trend_snapshot(feed)
     inputs = "select * from paper_term_inputs order by paper_id"
     assert whole.query(inputs) == feed.query(inputs) and len(feed.query(inputs)) == 4
+    # a warehouse counted before the digests were kept recounts everything once, then keeps them
+    with duckdb.connect(str(whole.warehouse_path)) as con:
+        con.execute("delete from paper_term_inputs")
+    listing(dt.date(2024, 3, 7), [(5, "Protein folding at scale", [])])
+    shutil.copytree(feed.inbox / "2024-03-07", whole.inbox / "2024-03-07")
+    assert whole.materialize(dt.date(2024, 3, 7)).success
+    latest = whole.instance.fetch_materializations(dg.AssetKey("term_daily_counts"), limit=1).records[0]
+    assert latest.asset_materialization.metadata["full_rebuild"].value is True
+    assert latest.asset_materialization.metadata["days_touched"].value == 4
+    assert len(whole.query(inputs)) == 5
 
 
 def test_a_planted_trend_is_found_end_to_end(feed: Feed):

@@ -70,12 +70,12 @@ def _term_inputs_digest(day_column: str) -> str:
     return f"hash({day_column}, title, abstract, keywords, categories)"
 
 
-def _first_seen_days(con: duckdb.DuckDBPyConnection, changes: Pull, table: str) -> None:
+def _first_seen_days(con: duckdb.DuckDBPyConnection, changes: Pull, table: str, everything: bool = False) -> None:
     """Fill temp table ``trend_days`` with the days the changes touch: the first-seen days of the
-    changed papers, and the changed days of any other table pulled (on a first run: every
-    first-seen day, every day of those tables and every day ``table`` has)."""
+    changed papers, and the changed days of any other table pulled (on a first run, or with
+    ``everything``: every first-seen day, every day of those tables and every day ``table`` has)."""
     others = [name for name in changes.tables if name != "papers"]
-    if changes.full:
+    if changes.full or everything:
         scope = " union ".join(["select first_seen_date as day from papers", f"select feed_date from {table}",
                                 *(f"select feed_date from {name}" for name in others)])
     else:
@@ -108,8 +108,12 @@ def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
     chunk's groups are held in memory.
     """
     changes = pull(con, "term_daily_counts", ["papers", "raw_dumps"])
-    if changes.full:
-        _first_seen_days(con, changes, "term_daily_counts")
+    # counts made before paper_term_inputs existed have no digests to compare with (a paper
+    # removed since would go unseen): recount everything once
+    full = changes.full or con.execute("select exists (select 1 from term_daily_counts) "
+                                       "and not exists (select 1 from paper_term_inputs)").fetchone()[0]
+    if full:
+        _first_seen_days(con, changes, "term_daily_counts", everything=True)
         con.execute("delete from paper_term_inputs")
     else:
         _changed_term_days(con, changes)
@@ -137,7 +141,7 @@ def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
     con.execute("drop table if exists term_papers")
     days = [day for day, _ in totals]
     changes.done(con)
-    return Refresh(len(days), days, changes.full)
+    return Refresh(len(days), days, full)
 
 
 def _changed_term_days(con: duckdb.DuckDBPyConnection, changes: Pull) -> None:
