@@ -147,9 +147,8 @@ def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
 def _changed_term_days(con: duckdb.DuckDBPyConnection, changes: Pull) -> None:
     """Fill temp table ``trend_days`` with the days to recount: the first-seen days, before
     and after, of each changed paper whose term inputs' digest differs from the one
-    ``paper_term_inputs`` keeps (or that it has none of: a new or a removed paper, or one not
-    counted since the table was added), and the changed days of ``raw_dumps`` (a loaded day
-    counts, with 0 new papers if it brought none)."""
+    ``paper_term_inputs`` keeps (a new paper has none kept, a removed one none now), and the
+    changed days of ``raw_dumps`` (a loaded day counts, with 0 new papers if it brought none)."""
     con.execute(f"create or replace temp table term_changed_papers as {changes.papers('papers')}")
     now = _PAPERS_WITH_TAGS.format(where="paper_id in (select paper_id from term_changed_papers)")
     con.execute(f"""
