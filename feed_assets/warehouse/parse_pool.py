@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import groupby
 
 import pyarrow as pa
@@ -146,7 +147,12 @@ def give_back_freed_memory() -> None:
     blocks for reuse, and glibc keeps freed heap pages, so a long range's batches left the run's
     process holding memory none of its later steps used (``malloc_trim``, glibc only)."""
     pa.default_memory_pool().release_unused()
-    if sys.platform.startswith("linux") and (libc := ctypes.util.find_library("c")):
-        trim = getattr(ctypes.CDLL(libc), "malloc_trim", None)
-        if trim is not None:
-            trim(0)
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, looked up once per process (None where there is none)."""
+    libc = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
+    return getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
