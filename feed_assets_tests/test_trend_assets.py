@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import shutil
 
+import dagster as dg
 import duckdb
 
 from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
@@ -119,8 +120,6 @@ def test_a_run_smaller_than_a_part_is_still_ranked_in_one_part_a_thread(monkeypa
 
 
 def test_a_paper_listed_again_recounts_its_first_day_only_when_its_terms_changed(feed: Feed, tmp_path, instance):
-    import dagster as dg
-
     def listing(day: dt.date, papers: list[tuple[int, str, list[str]]]) -> None:
         folder = feed.inbox / day.isoformat()
         folder.mkdir(parents=True)

@@ -64,10 +64,10 @@ FIRST_SEEN_PAPERS_BETWEEN = _PAPERS_WITH_TAGS.format(
     where="first_seen_date in (select feed_date from trend_days) and first_seen_date between ? and ?")
 
 
-def _term_inputs_digest(day_column: str) -> str:
-    """What a paper's terms are made of (``trends.terms``) and the day they count on, as one
-    digest: a paper listed again with the same digest has the same terms on the same day."""
-    return f"hash({day_column}, title, abstract, keywords, categories)"
+# what a paper's terms are made of (``trends.terms``) and the day they count on, as one digest
+# over the columns of ``_PAPERS_WITH_TAGS``: a paper listed again with the same digest has the
+# same terms on the same day
+_TERM_INPUTS_DIGEST = "hash(first_seen_date, title, abstract, keywords, categories)"
 
 
 def _first_seen_days(con: duckdb.DuckDBPyConnection, changes: Pull, table: str, everything: bool = False) -> None:
@@ -128,16 +128,11 @@ def refresh_term_daily_counts(con: duckdb.DuckDBPyConnection) -> Refresh:
     totals = con.execute("select feed_date, new_papers from trend_day_totals "
                          "where feed_date in (select feed_date from trend_days) order by 1").fetchall()
     for first, last in ((run[0], run[-1]) for run in _day_groups(totals, TERM_CHUNK_PAPERS)):
-        con.execute(f"""
-            create or replace temp table term_papers as
-            select paper_id, first_seen_date as feed_date, title, abstract, keywords, categories
-            from ({FIRST_SEEN_PAPERS_BETWEEN})
-        """, [first, last])
-        count_terms(con, "select * from term_papers", "term_daily_counts")
-        con.execute(f"""
-            insert into paper_term_inputs
-            select paper_id, feed_date, {_term_inputs_digest("feed_date")} from term_papers
-        """)
+        con.execute(f"create or replace temp table term_papers as {FIRST_SEEN_PAPERS_BETWEEN}", [first, last])
+        count_terms(con, "select paper_id, first_seen_date as feed_date, title, abstract, keywords, categories "
+                         "from term_papers", "term_daily_counts")
+        con.execute(f"insert into paper_term_inputs select paper_id, first_seen_date, {_TERM_INPUTS_DIGEST} "
+                    "from term_papers")
     con.execute("drop table if exists term_papers")
     days = [day for day, _ in totals]
     changes.done(con)
@@ -156,7 +151,7 @@ def _changed_term_days(con: duckdb.DuckDBPyConnection, changes: Pull) -> None:
         select distinct day as feed_date from (
             select unnest([o.first_seen_date, n.first_seen_date]) as day
             from (select * from paper_term_inputs where paper_id in (select paper_id from term_changed_papers)) o
-            full outer join (select paper_id, first_seen_date, {_term_inputs_digest("first_seen_date")} as inputs_digest
+            full outer join (select paper_id, first_seen_date, {_TERM_INPUTS_DIGEST} as inputs_digest
                              from ({now})) n using (paper_id)
             where o.inputs_digest is distinct from n.inputs_digest
             union all
