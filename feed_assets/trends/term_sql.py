@@ -34,9 +34,10 @@ Why the SQL looks the way it does (DuckDB's regexes are RE2: no look-behind, no 
   thread. Measured on a month of arXiv-like papers (20,300): 3.5 s a statement before, 2.9 s.
 - Runs and n-grams: every token of a paper gets a key (the paper's number, then the token's
   index; title, then a break, then abstract, then a break), and an n-gram starting at a token
-  is its term and the terms of the next n - 1 tokens in key order (``lead``): NULL as soon as
-  one part is NULL, so runs never cross a break, nor a paper's end (its last token is a
-  break).
+  is its term and the terms of the next n - 1 tokens of its paper in key order (``lead``
+  over a window partitioned by paper: DuckDB sorts the papers' small partitions apart, on
+  every thread, 5-10 % faster than one sort of every token): NULL as soon as one part is
+  NULL, so runs never cross a break, nor a paper's end.
 - Terms travel as numbers until they are counted: each distinct term of the statement gets
   an id (below 2**21), an n-gram is its parts' ids packed into one 64-bit integer (21 bits
   each, first part highest), and the window, the per-paper distinct and the count work on
@@ -509,7 +510,7 @@ def _paper_terms_cte(papers_sql: str) -> str:
     token_terms as (
         select t.n, t.feed_date, v.term_id as t1, {following}
         from token_rows t join vocabulary_ids v using (raw)
-        window following as (order by t.token_key)
+        window following as (partition by t.n order by t.token_key)
     ),
     text_grams as (
         select distinct n, feed_date, gram from (
