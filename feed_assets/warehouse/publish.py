@@ -11,7 +11,7 @@ calls right after a write commits (in a block of several writes, such as a long 
 batches of entries, at most every ``PUBLISH_EVERY_SECONDS`` and once more when the block
 ends: ``resources.Warehouse.write``). It is a reader of the change log like any derived
 table: it rewrites the month files of exactly the days whose rows changed since it last
-published, with one ``COPY ... PARTITION_BY`` per table, so a long backfill's copy advances
+published, with one ``COPY`` per month file, so a long backfill's copy advances
 as its writes commit, and a day's run costs what its month holds, whatever the history. Files
 are a month, not a day, because a file costs about half a millisecond to write whatever it
 holds: ten years of a table are 120 month files instead of 3,650 day files. A crash
@@ -106,43 +106,28 @@ def _day_files(folder: Path) -> list[Path]:
     return [path for path in folder.glob("????-??-??.parquet")]
 
 
-# months written by one partitioned COPY: DuckDB keeps at most partitioned_write_max_open_files
-# (100) files open, and a partition whose file it had to close gets a second file (seen on
-# DuckDB 1.5.5 publishing ten years of papers at once)
-MONTHS_PER_COPY = 60
-
-
 def _publish_months(con: duckdb.DuckDBPyConnection, folder: Path, table: str, column: str, months: list) -> int:
-    """Write the months' rows of ``table`` to a scratch folder, in partitioned COPYs of at most
-    ``MONTHS_PER_COPY`` months, then rename each month's file over its published name (an
-    empty file for a month with no rows)."""
-    schema_file = _ensure_schema_file(con, folder, table)
+    """Write each month's rows of ``table`` to a file in a scratch folder (a zero-row file for a
+    month with no rows left), then rename each over its published name.
+
+    One COPY a month rather than one partitioned COPY of them all: its range lets DuckDB skip
+    the row groups of other months, and DuckDB 1.5.5 writes a plain file faster than a
+    partitioned one. Measured on five years of ten synthetic years (61 months, 2 threads):
+    ``papers`` 7.4 s against 10.5 s, ``paper_appearances`` 8.2 s against 12.5 s,
+    ``term_daily_counts`` 5.4 s against 7.0 s."""
+    _ensure_schema_file(con, folder, table)
     scratch = folder / f".publishing-{uuid.uuid4().hex}"
     scratch.mkdir()
     try:
-        for first in range(0, len(months), MONTHS_PER_COPY):
-            chunk = months[first:first + MONTHS_PER_COPY]
-            after_last = (chunk[-1].replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-            # the range bounds let DuckDB skip row groups outside it; the list picks the months
-            con.execute(f"""
-                copy (select *, strftime({column}, '%Y-%m') as publish_month from {table}
-                      where {column} >= ? and {column} < ?
-                        and date_trunc('month', {column})::date in (select unnest(?::date[])))
-                to {sql_string(scratch / str(first))} (format parquet, partition_by (publish_month))
-            """, [chunk[0], after_last, chunk])
-        produced = {}
-        for path in scratch.glob("*/publish_month=*/*.parquet"):
-            key = path.parent.name.removeprefix("publish_month=")
-            if key in produced:
-                raise RuntimeError(f"publishing {table} {key}: DuckDB wrote more than one file for the month")
-            produced[key] = path
+        written = []
         for month in months:
-            key = f"{month:%Y-%m}"  # as strftime wrote it above
-            source = produced.get(key)
-            if source is None:  # no rows left in the month: an empty file, never a missing one
-                source = scratch / f".{key}.empty"
-                shutil.copyfile(schema_file, source)
-            os.replace(source, folder / f"{key}.parquet")
+            after = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+            path = scratch / f"{month:%Y-%m}.parquet"
+            con.execute(f"copy (select * from {table} where {column} >= ? and {column} < ?) "
+                        f"to {sql_string(path)} (format parquet)", [month, after])
+            written.append(path)
+        for path in written:
+            os.replace(path, folder / path.name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return len(months)
