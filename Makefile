@@ -44,11 +44,19 @@ run: install $(DAGSTER_HOME)/dagster.yaml ## materialize every asset over all th
 # a clean clone, 5:36 with three workers against 6:01 with two
 TEST_WORKERS ?= 3
 
+# the tests' temporary files (their warehouses, Dagster instances, inboxes) go to memory where
+# Linux offers enough of it (/dev/shm with 2 GiB free; else $TMPDIR or /tmp): Dagster's SQLite
+# event log commits every event, and each commit waits for the disk. Measured on the day-by-day
+# trend test: 38 s with /tmp on disk, 32 s on /dev/shm. TEST_TMPDIR=... chooses another folder
+TEST_TMPDIR ?= $(shell if [ -d /dev/shm ] && [ -w /dev/shm ] \
+	&& [ "$$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 {print $$4}')" -ge 2097152 ] 2>/dev/null; \
+	then echo /dev/shm; else echo "$${TMPDIR:-/tmp}"; fi)
+
 test: dev ## run every test (what CI runs), on TEST_WORKERS (default 3) workers
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	TMPDIR=$(TEST_TMPDIR) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: dev ## run the fast tests only: parsers, rules, statistics, warehouse SQL (no whole-pipeline runs)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow"
+	TMPDIR=$(TEST_TMPDIR) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow"
 
 ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon (schedules, sensor, run queue) on http://127.0.0.1:3000
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(DG) dev -h 127.0.0.1 -p 3000
