@@ -42,7 +42,9 @@ Why the SQL looks the way it does (DuckDB's regexes are RE2: no look-behind, no 
   an id (below 2**21), an n-gram is its parts' ids packed into one 64-bit integer (21 bits
   each, first part highest), and the window, the per-paper distinct and the count work on
   integers; only the counted rows are spelled out again, parts joined by spaces. Measured on
-  a month of synthetic arXiv (23,261 papers): 15 % less CPU than carrying the strings.
+  a month of synthetic arXiv (23,261 papers): 15 % less CPU than carrying the strings. A
+  part is spelled by its place in one list of the statement's terms in id order
+  (``spelling``), not by a join per part: a month's statement 1.95 s against 2.05-2.2 s.
 
 Chunking: ``count_terms`` holds one chunk's (day, kind, term) groups in a hash table (about
 75 rows per paper after grouping), and DuckDB only runs a scan on several threads when it
@@ -504,6 +506,7 @@ def _paper_terms_cte(papers_sql: str) -> str:
                      as term_id
         from (select term, row_number() over () as n from (select distinct term from vocabulary_terms where term is not null))
     ),
+    spelling as (select list(term order by term_id) as terms from term_ids),
     vocabulary_ids as (
         select v.raw, i.term_id from vocabulary_terms v left join term_ids i using (term)
     ),
@@ -547,31 +550,26 @@ def _paper_terms_cte(papers_sql: str) -> str:
         select n, feed_date, 'category', term from category_terms where term <> ''
     ),
     paper_terms as (
-        select n, feed_date, 'text' as kind, {_decoded('g')} as term from text_grams g {_decoding('g')}
+        select n, feed_date, 'text' as kind, {_spelled('g.gram', 's.terms')} as term from text_grams g, spelling s
         union all
         select * from other_terms
     ),
     term_counts as (
-        select feed_date, 'text' as kind, {_decoded('c')} as term, c.papers
-        from (select feed_date, gram, count(*)::integer as papers from text_grams group by all) c {_decoding('c')}
+        select feed_date, 'text' as kind, {_spelled('c.gram', 's.terms')} as term, c.papers
+        from (select feed_date, gram, count(*)::integer as papers from text_grams group by all) c,
+             spelling s
         union all
         select feed_date, kind, term, count(*)::integer from other_terms group by all
     )"""
 
 
-def _decoded(alias: str) -> str:
-    """The spelled-out term of the packed n-gram joined by ``_decoding(alias)``."""
-    return "concat_ws(' ', " + ", ".join(f"{alias}_{i + 1}.term" for i in range(spec.MAX_NGRAM)) + ")"
-
-
-def _decoding(alias: str) -> str:
-    """Joins of ``term_ids`` finding the parts of the packed n-gram ``{alias}.gram`` (a part of 0
-    is absent and finds nothing: ids start at 1)."""
+def _spelled(gram: str, terms: str) -> str:
+    """The spelled-out term of the packed n-gram ``gram``, each part's term read from the list
+    ``terms`` of every term by id (ids are 1, 2, ...; a part of 0 is absent)."""
     mask = _GRAM_PART_LIMIT - 1
-    return " ".join(
-        f"{'join' if i == 0 else 'left join'} term_ids {alias}_{i + 1} on {alias}_{i + 1}.term_id = "
-        f"({alias}.gram >> {_GRAM_PART_BITS * (spec.MAX_NGRAM - 1 - i)}) & {mask}"
-        for i in range(spec.MAX_NGRAM))
+    parts = [f"(({gram} >> {_GRAM_PART_BITS * (spec.MAX_NGRAM - 1 - i)}) & {mask})::bigint" for i in range(spec.MAX_NGRAM)]
+    return "concat_ws(' ', " + ", ".join(f"{terms}[{part}]" if i == 0 else f"case when {part} > 0 then {terms}[{part}] end"
+                                         for i, part in enumerate(parts)) + ")"
 
 
 def paper_terms_sql(papers_sql: str) -> str:
