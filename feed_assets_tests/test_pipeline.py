@@ -195,7 +195,7 @@ def test_each_day_of_a_range_run_shows_its_own_numbers(sample_feed: Feed):
 
 
 def test_papers_built_in_parts_equal_papers_built_at_once(sample_feed: Feed, sample_warehouse, monkeypatch):
-    """A large rebuild of papers is split by a hash of the paper id to bound its memory: the
+    """A large rebuild of papers is split into ranges of the paper id to bound its memory: the
     sample built in parts of 40 appearances (6 parts) gives the papers of one part."""
     import duckdb
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from feed_assets.warehouse.changes import next_version, pull, record_changes, record_everything, recorded_days
+from feed_assets.warehouse.publish import sql_string
 
 # How much a format is trusted for a paper's title, abstract and authors (lower is better).
 FORMAT_AUTHORITY: dict[str, int] = {
@@ -25,8 +26,8 @@ FORMAT_AUTHORITY: dict[str, int] = {
 }
 
 
-# a rebuild of many papers is done in parts of about this many appearances
-# (papers split by a hash of their id), so that each part's aggregation fits the memory limit
+# a rebuild of many papers is done in parts of about this many appearances, so that each part's
+# aggregation fits the memory limit: papers split into ranges of their ids (``_id_ranges``)
 APPEARANCES_PER_PART = 400_000
 # widths of a format's authority and of a feed date's day number (days since 0001-01-01)
 _RANK_DIGITS = 3
@@ -76,11 +77,7 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     # (ten years of abstracts are gigabytes); the chosen entries' fields are joined in after.
     rank = (f"lpad({_authority_case()}::varchar, {_RANK_DIGITS}, '0') "
             f"|| lpad(date_diff('day', date '0001-01-01', feed_date)::varchar, {_DAY_DIGITS}, '0') || appearance_id")
-    parts = max(1, -(-con.execute(
-        f"select count(*) from paper_appearances where {in_scope}").fetchone()[0] // APPEARANCES_PER_PART))
-    rebuilt = sum(_insert_papers(con, in_scope if parts == 1 else
-                                 f"({in_scope}) and hash(paper_id) % {parts} = {part}", rank)
-                  for part in range(parts))
+    rebuilt = sum(_insert_papers(con, part, rank) for part in _id_ranges(con, in_scope))
     if changes.full:
         days_sql = "select distinct first_seen_date from papers order by 1"
     else:
@@ -90,6 +87,30 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     days = [row[0] for row in con.execute(days_sql).fetchall()]
     changes.done(con)
     return Refresh(rebuilt, days, changes.full)
+
+
+def _id_ranges(con: duckdb.DuckDBPyConnection, in_scope: str) -> list[str]:
+    """``in_scope`` cut into parts of about ``APPEARANCES_PER_PART`` appearances, by ranges of
+    ``paper_id`` (a paper's appearances all fall in one part).
+
+    Ranges rather than a hash of the id: ids follow the feed's days closely (arXiv ids are
+    numbered by month), so a part's appearances lie in a few of the table's row groups, and
+    DuckDB skips the others by their min/max ids instead of reading every title and abstract
+    once per part. Measured on ten synthetic years (2.7 million appearances, seven parts): the
+    papers' rebuild (``_insert_papers``) 34 s against 47 s by hash, the same rows."""
+    count = con.execute(f"select count(*) from paper_appearances where {in_scope}").fetchone()[0]
+    parts = -(-count // APPEARANCES_PER_PART)
+    if parts <= 1:
+        return [in_scope]
+    bounds = sorted(set(con.execute(
+        f"select quantile_disc(paper_id, {[part / parts for part in range(1, parts)]}) "
+        f"from paper_appearances where {in_scope}").fetchone()[0]))
+    ranges = []
+    for low, high in zip([None, *bounds], [*bounds, None]):
+        limits = [f"paper_id >= {sql_string(low)}" if low is not None else "",
+                  f"paper_id < {sql_string(high)}" if high is not None else ""]
+        ranges.append(" and ".join([f"({in_scope})", *filter(None, limits)]))
+    return ranges
 
 
 def _insert_papers(con: duckdb.DuckDBPyConnection, in_scope: str, rank: str) -> int:
