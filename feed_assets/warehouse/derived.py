@@ -27,8 +27,11 @@ FORMAT_AUTHORITY: dict[str, int] = {
 
 
 # a rebuild of many papers is done in parts of about this many appearances, so that each part's
-# aggregation fits the memory limit: papers split into ranges of their ids (``_id_ranges``)
-APPEARANCES_PER_PART = 400_000
+# aggregation and joins fit the memory limit: papers split into ranges of their ids
+# (``_id_ranges``). Measured on ten synthetic years at 768 MB: parts of 400,000 ran out of
+# memory (a range's size is known to DuckDB, which then builds its joins on the texts), 300,000
+# took 29.9 s with a peak of 1,407 MiB, 200,000 took 28.7 s and 1,366 MiB
+APPEARANCES_PER_PART = 200_000
 # widths of a format's authority and of a feed date's day number (days since 0001-01-01)
 _RANK_DIGITS = 3
 _DAY_DIGITS = 7
@@ -96,8 +99,9 @@ def _id_ranges(con: duckdb.DuckDBPyConnection, in_scope: str) -> list[str]:
     Ranges rather than a hash of the id: ids follow the feed's days closely (arXiv ids are
     numbered by month), so a part's appearances lie in a few of the table's row groups, and
     DuckDB skips the others by their min/max ids instead of reading every title and abstract
-    once per part. Measured on ten synthetic years (2.7 million appearances, seven parts): the
-    papers' rebuild (``_insert_papers``) 34 s against 47 s by hash, the same rows."""
+    once per part. Measured on ten synthetic years (2.7 million appearances) with the run's
+    settings: the papers' rebuild (``_insert_papers``) 28.7 s in 14 ranges against 55.5 s in
+    7 parts by hash (51.5 s in 14), the same rows."""
     count = con.execute(f"select count(*) from paper_appearances where {in_scope}").fetchone()[0]
     parts = -(-count // APPEARANCES_PER_PART)
     if parts <= 1:
