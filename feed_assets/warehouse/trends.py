@@ -378,6 +378,10 @@ def refresh_author_activity(con: duckdb.DuckDBPyConnection) -> Refresh:
               where first_seen_date in (select feed_date from trend_days))
         where author is not null and author <> ''
         group by all
+        -- in day order, as the table's days are read (by readers and by the query copy, one
+        -- month at a time): ten synthetic years' 6.3 million rows published in 0.9 s against
+        -- 4.4 s unordered, for a sort of 0.6 s
+        order by first_seen_date
     """)
 
 
