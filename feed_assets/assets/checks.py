@@ -228,11 +228,6 @@ def latest_metadata_of(context: dg.AssetCheckExecutionContext,
             for asset in assets}
 
 
-def latest_metadata(context: dg.AssetCheckExecutionContext, asset: str) -> Mapping[str, dg.MetadataValue]:
-    """The metadata of the asset's latest materialization (empty if it has none)."""
-    return latest_metadata_of(context, [asset])[asset]
-
-
 def day_span(metadata: Mapping[str, dg.MetadataValue], first_key: str, last_key: str,
              ) -> tuple[dt.date, dt.date] | None:
     """The first and last day a materialization's metadata names under these keys (None when it
@@ -247,7 +242,7 @@ def metadata_day_span(context: dg.AssetCheckExecutionContext, asset: str, first_
                       last_key: str) -> tuple[dt.date, dt.date] | None:
     """The first and last day the asset's latest materialization names under these metadata
     keys (None when it names none)."""
-    return day_span(latest_metadata(context, asset), first_key, last_key)
+    return day_span(latest_metadata_of(context, [asset])[asset], first_key, last_key)
 
 
 @dg.multi_asset_check(
