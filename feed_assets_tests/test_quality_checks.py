@@ -8,7 +8,7 @@ import json
 import dagster as dg
 import duckdb
 
-from feed_assets.assets.checks import UNIQUE_KEY_TABLES, rows_are_unique
+from feed_assets.assets.checks import UNIQUE_KEY_TABLES, duplicate_keys, rows_are_unique
 from feed_assets.partitions import RANGE_START_TAG, range_tags
 from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
 
@@ -139,3 +139,21 @@ def test_checks_in_the_second_run_of_a_ui_backfill_look_at_the_days_it_parsed(sa
                                     [first, last])[0]
     assert rejected > 0 and checks["no_rejected_entries"].metadata["rejected"].value == rejected
     assert not checks["no_rejected_entries"].passed
+
+
+def test_duplicate_keys_finds_only_keys_repeated_within_the_rows_asked_about():
+    """The hash pre-count sends every repeated key to the exact grouping, and only those rows."""
+    con = duckdb.connect()
+    con.execute("create table t (day date, kind varchar, term varchar)")
+    con.execute("""insert into t values ('2024-01-01', 'text', 'a'), ('2024-01-01', 'text', 'b'),
+                   ('2024-01-02', 'text', 'a'), ('2024-01-02', 'text', 'a'), ('2024-01-02', 'text', 'a'),
+                   ('2024-01-03', 'text', 'c'), ('2024-01-03', 'text', 'c'),
+                   ('2024-01-03', null, 'd'), ('2024-01-03', null, 'd')""")
+    key = ("day", "kind", "term")
+    assert duplicate_keys(con, "t", key, "day = ?", [dt.date(2024, 1, 1)]).empty
+    found = duplicate_keys(con, "t", key)
+    assert [(str(row.day.date()), row.kind if isinstance(row.kind, str) else None, row.term, row.copies)
+            for row in found.itertuples()] == [("2024-01-02", "text", "a", 3), ("2024-01-03", "text", "c", 2),
+                                               ("2024-01-03", None, "d", 2)]
+    assert len(duplicate_keys(con, "t", key, examples=1)) == 1
+    assert list(duplicate_keys(con, "t", ("term",), "day = ?", [dt.date(2024, 1, 1)]).columns) == ["term", "copies"]
