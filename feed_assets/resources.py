@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,12 +34,6 @@ WAREHOUSE_FILE = "feed.duckdb"
 # (measured on ten synthetic years: 73 s of publishing in the entries' step, one after each of
 # its 80 batches)
 PUBLISH_EVERY_SECONDS = 30.0
-# a step of a run that leaves at least this much write-ahead log checkpoints it into the file
-# when it ends (DuckDB holds what the log holds in memory too: a ten-year backfill ran out of
-# its 1 GB without); a smaller log waits for a later step or the run's close. A day's run
-# writes a few MiB a step: each checkpoint of a ten-year warehouse has a fixed cost of about
-# 30 ms (0.31 s of checkpoints in a new day's run on ten synthetic years)
-STEP_CHECKPOINT_WAL_BYTES = 64 * 2**20
 # every asset and check that opens the warehouse is in this concurrency pool (see dagster.yaml)
 WAREHOUSE_POOL = "warehouse"
 
@@ -166,8 +159,7 @@ class Warehouse(dg.ConfigurableResource):
     closed when the run's resources are torn down: its steps run one after another in one
     process (the definitions' executor), and opening the file and setting the session up
     cost some 30 ms a step. Each step still leaves it as it found it: its temporary tables
-    are dropped when its block ends (and the file checkpointed, once the write-ahead log has
-    reached ``STEP_CHECKPOINT_WAL_BYTES``), and after an error the
+    are dropped and the file checkpointed when its block ends, and after an error the
     connection is closed, so the next step opens a new one. Outside a run (a test calling an
     asset, a script) each block opens and closes its own.
     """
@@ -222,7 +214,7 @@ class Warehouse(dg.ConfigurableResource):
             self._close_shared()
             raise
         drop_temporary_tables(self._shared)
-        if not self.catalog and _wal_bytes(self.database) >= STEP_CHECKPOINT_WAL_BYTES:
+        if not self.catalog:
             # what the step wrote goes into the file now, as a close would have done: until a
             # checkpoint DuckDB holds it in memory too (a ten-year backfill ran out of its 1 GB)
             self._shared.execute("checkpoint")
@@ -327,14 +319,6 @@ class Warehouse(dg.ConfigurableResource):
                 f"{self.lock_timeout_seconds:g} s: {_lock_holder(error)}. Close that connection (readers can "
                 "query query.duckdb at any time instead) and run again.") from error
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _wal_bytes(database: str) -> int:
-    """The size of the DuckDB file's write-ahead log (0 when there is none)."""
-    try:
-        return os.stat(f"{database}.wal").st_size
-    except FileNotFoundError:
-        return 0
 
 
 def _close(con: duckdb.DuckDBPyConnection, lock: LakeWriterLock | None) -> None:
