@@ -9,6 +9,7 @@ import shutil
 
 import dagster as dg
 import duckdb
+import pandas as pd
 
 from feed_assets_tests.conftest import SAMPLE_END, SAMPLE_START, Feed
 
@@ -181,3 +182,34 @@ def test_a_planted_trend_is_found_end_to_end(feed: Feed):
         order by feed_date""")
     assert ranks, "the planted phrase never reached the top 5"
     assert ranks[0][0] <= rise + dt.timedelta(days=3)  # within 3 days of the rise's first day
+
+
+def test_a_new_days_lists_summed_by_a_query_are_those_summed_from_its_rows(sample_warehouse, tmp_path, monkeypatch):
+    """A run of a day or two (a new day's) sums its windows and baselines in one grouping query;
+    a longer run reads its spans' rows and sums them in numpy. Both give the same lists."""
+    from pandas.testing import assert_frame_equal
+
+    from feed_assets.trends.significance import TrendSettings, empty_result, rank_comparisons
+    from feed_assets.warehouse import trends
+
+    shutil.copy(sample_warehouse / "feed.duckdb", tmp_path / "feed.duckdb")
+    settings = TrendSettings()
+    with duckdb.connect(str(tmp_path / "feed.duckdb"), read_only=True) as con:
+        days = con.execute("select feed_date, new_papers from trend_day_totals order by 1").fetchall()
+
+        def lists(read: list[tuple[dt.date, int]], sums_up_to: int):
+            monkeypatch.setattr(trends, "SQL_SUMS_UP_TO", sums_up_to)
+            ranked = trends._ranked_runs(con, read, settings.scales, days[0][0], settings.min_total,
+                                         lambda comparisons: rank_comparisons(comparisons, settings))
+            return pd.concat([empty_result(), *ranked], ignore_index=True)
+
+        listed = significant = 0
+        sums_up_to = trends.SQL_SUMS_UP_TO
+        reads = [[day] for day in days[1:]] + [days[-2:], days[-9:-7]]  # each day alone, and two pairs
+        for read in reads:
+            assert len(read) * len(settings.scales) <= sums_up_to
+            by_query = lists(read, sums_up_to)
+            assert_frame_equal(by_query, lists(read, 0))
+            listed += len(by_query)
+            significant += int(by_query["significant"].sum())
+    assert listed > 0 and significant > 0  # lists, and discoveries among them, were compared

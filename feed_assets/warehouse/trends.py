@@ -40,6 +40,9 @@ TREND_DAYS_PER_READ = 366
 # trend days ranked together, within a read: their (comparison, term) rows are held at once. A
 # run with fewer papers than this a thread is still cut into one part a thread (``_part_papers``)
 TREND_PAPERS_PER_RANK = 20_000
+# runs of at most this many comparisons (a new day at three scales, or two days) have their
+# window and baseline counts summed by one query (``_summed_in_sql``), not read row by row
+SQL_SUMS_UP_TO = 6
 # parts ranked at once, one per thread: their sums and statistics are numpy and SciPy, which let
 # go of the GIL for most of it. Measured on ten synthetic years (the whole refresh): one thread
 # 129 s, two 83-92 s, the same rows; a year: 9.1 s, 5.6-5.9 s, and three threads 6.1 s
@@ -274,13 +277,20 @@ def _ranked_runs(con: duckdb.DuckDBPyConnection, read: list[tuple[dt.date, int]]
     and baseline counts at every scale summed and sent to ``rank``, ``TREND_RANK_THREADS``
     parts at once on threads of their own, the next run's read going on while the last parts of
     a run are ranked (``rank`` must be safe to call from several threads; the connection is only
-    used here). The lists come in the order of the parts."""
+    used here). A run of at most ``SQL_SUMS_UP_TO`` comparisons (a new day's) is summed by a
+    query instead (``_summed_in_sql``) and ranked the same way. The lists come in the order of
+    the parts."""
     span = max(scale.span for scale in scales)
     names = tuple(scale.name for scale in scales)
     papers = dict(read)
     with ThreadPoolExecutor(max_workers=TREND_RANK_THREADS) as pool:
         pending: deque[Future[pd.DataFrame]] = deque()
         for run in _consecutive_runs([day for day, _ in read]):
+            if len(run) * len(scales) <= SQL_SUMS_UP_TO:  # a new day's run: summed by the query
+                comparisons, arrays = _comparisons(con, run, scales, first_day)
+                if comparisons:
+                    pending.append(pool.submit(rank, _summed_in_sql(con, comparisons, arrays, names, min_total)))
+                continue
             in_spans = f"feed_date between ?::date - {span - 1} and ?::date"
             con.execute(f"""
                 create or replace temp table window_terms as
@@ -309,6 +319,48 @@ def _ranked_runs(con: duckdb.DuckDBPyConnection, read: list[tuple[dt.date, int]]
             del run_terms  # held by its parts still to rank, and no longer once they are done
         while pending:
             yield from _listed(pending.popleft())
+
+
+def _summed_in_sql(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], arrays: dict[str, np.ndarray],
+                   scale_names: tuple[str, ...], min_total: int) -> Comparisons:
+    """The comparisons of a few days (``arrays`` as ``_comparisons`` gives), their window and
+    baseline counts summed per term by one grouping query over their spans: the terms with
+    ``max(min_total, 1)`` papers in a comparison's two periods are tested, and only those whose
+    share rose are kept (as ``trends.windows.windowed_term_counts`` gives them).
+
+    What a new day's run takes instead of reading its spans' counts row by row: on ten
+    synthetic years, the quarter scale's 273 days hold 6 million rows of 2.5 million terms,
+    and reading the rows of the 97,000 terms with enough papers (3.2 million), then ordering
+    them by day, took 1.5 s against 0.9 s for the sums."""
+    at_least = max(min_total, 1)
+    sums, params = [], []
+    for index, comparison in enumerate(comparisons):
+        window_first = comparison.day - dt.timedelta(days=comparison.window_days - 1)
+        baseline_first = window_first - dt.timedelta(days=comparison.baseline_days)
+        for name, first, last in (("window", window_first, comparison.day),
+                                  ("baseline", baseline_first, window_first - dt.timedelta(days=1))):
+            sums.append(f"sum(case when feed_date between ? and ? then papers else 0 end)::integer as {name}_{index}")
+            params += [first, last]
+    first = min(c.day - dt.timedelta(days=c.window_days + c.baseline_days - 1) for c in comparisons)
+    last = max(c.day for c in comparisons)
+    table = con.execute(f"""
+        select kind, term, {", ".join(sums)} from term_daily_counts where feed_date between ? and ?
+        group by kind, term having sum(papers) >= {at_least}
+    """, [*params, first, last]).to_arrow_table()
+    tested = np.zeros(len(comparisons), dtype=np.int64)
+    found: list[tuple[np.ndarray, ...]] = []
+    for index in range(len(comparisons)):
+        window, baseline = (table[f"{name}_{index}"].to_numpy() for name in ("window", "baseline"))
+        hit = np.flatnonzero(window.astype(np.int64) + baseline >= at_least)
+        tested[index] = len(hit)
+        # 64 bits: a count times a period's papers passes 2**31 at arXiv volume
+        rose = hit[window[hit].astype(np.int64) * int(arrays["baseline_papers"][index])
+                   > baseline[hit].astype(np.int64) * int(arrays["window_papers"][index])]
+        found.append((np.full(len(rose), index, dtype=np.int32), rose.astype(np.int32), window[rose], baseline[rose]))
+    comparison, term, window_count, baseline_count = (np.concatenate(column) for column in zip(*found))
+    return Comparisons(**arrays, comparison=comparison, term=term, window_count=window_count,
+                       baseline_count=baseline_count, kinds=table["kind"].to_numpy(zero_copy_only=False),
+                       terms=table["term"].to_numpy(zero_copy_only=False), scale_names=scale_names, tested=tested)
 
 
 @dataclass(frozen=True)
