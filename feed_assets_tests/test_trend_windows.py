@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feed_assets.trends import windows
-from feed_assets.trends.windows import Comparison, TermDays, windowed_counts, windowed_term_counts
+from feed_assets.trends.windows import Comparison, windowed_counts
 
 DAY0 = dt.date(2025, 1, 1)
 N_TERMS = 4
@@ -41,8 +40,7 @@ COMPARISONS = st.lists(st.builds(Comparison, st.integers(0, 45).map(lambda n: DA
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.tuples(st.integers(0, N_TERMS - 1), DAYS), st.integers(1, 6), max_size=60),
-       COMPARISONS, st.integers(0, 8), st.sampled_from(["grid", "tiny grid", "direct sums", "reused scratch"]),
-       st.booleans(),
+       COMPARISONS, st.integers(0, 8), st.sampled_from(["grid", "tiny grid", "direct sums"]), st.booleans(),
        st.data())
 def test_windowed_counts_are_the_sums_of_each_day(counts, comparisons, min_total, how, rose_only, data):
     papers = data.draw(st.lists(st.tuples(st.integers(1, 50), st.integers(1, 50)), min_size=len(comparisons),
@@ -55,14 +53,7 @@ def test_windowed_counts_are_the_sums_of_each_day(counts, comparisons, min_total
         # terms taken one chunk at a time, as on a large history; or each period summed directly
         windows.GRID_CELLS = 1 if how == "tiny grid" else cells
         windows.DIRECT_SUMS_UP_TO = len(comparisons) if how == "direct sums" else 0
-        if how == "reused scratch":  # a grid left dirty by garbage, then by a first call, as a thread's parts leave it
-            windows.GRID_CELLS = 256  # the terms in chunks whose grids fit the scratch
-            scratch = np.full(256, 7, dtype=np.int32)
-            rows = TermDays.from_arrow(table, N_TERMS)
-            windowed_term_counts(rows, comparisons[::-1], 0, scratch=scratch)
-            got = windowed_term_counts(rows, comparisons, min_total, papers, scratch=scratch)
-        else:
-            got = windowed_counts(table, N_TERMS, comparisons, min_total, papers)
+        got = windowed_counts(table, N_TERMS, comparisons, min_total, papers)
     finally:
         windows.GRID_CELLS, windows.DIRECT_SUMS_UP_TO = cells, direct
     rows = list(zip(got.comparison.tolist(), got.term.tolist(), got.window_count.tolist(),

@@ -9,7 +9,6 @@ A paper counts once, on the day it was first seen. Terms are extracted and count
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +20,7 @@ import pandas as pd
 
 from feed_assets.trends.significance import Comparisons, Scale
 from feed_assets.trends.term_sql import count_terms
-from feed_assets.trends.windows import GRID_CELLS, Comparison, TermDays, windowed_term_counts
+from feed_assets.trends.windows import Comparison, TermDays, windowed_term_counts
 from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes, record_everything, recorded_days
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import TABLES
@@ -378,26 +377,11 @@ class _RunTerms:
     def ranked(self, comparisons: list[Comparison], arrays: dict[str, np.ndarray]) -> pd.DataFrame:
         """The ranked lists of a part's comparisons (``arrays`` as ``_comparisons`` gives)."""
         found = windowed_term_counts(self.rows, comparisons, self.min_total,
-                                     list(zip(arrays["window_papers"].tolist(), arrays["baseline_papers"].tolist())),
-                                     scratch=_thread_grid())
+                                     list(zip(arrays["window_papers"].tolist(), arrays["baseline_papers"].tolist())))
         return self.rank(Comparisons(
             **arrays, comparison=found.comparison, term=found.term, window_count=found.window_count,
             baseline_count=found.baseline_count, kinds=self.kinds, terms=self.texts, scale_names=self.scale_names,
             tested=found.tested))
-
-
-# each ranking thread's grid for ``windowed_term_counts``, kept from part to part: a fresh
-# one is 64 MiB mapped and zeroed page by page by the kernel for every part (ten synthetic
-# years: some 130 parts). It goes with the thread, when the refresh's pool shuts down.
-_RANKING_THREAD = threading.local()
-
-
-def _thread_grid() -> np.ndarray:
-    """This thread's scratch grid of ``GRID_CELLS`` (made on its first part)."""
-    grid = getattr(_RANKING_THREAD, "grid", None)
-    if grid is None:
-        grid = _RANKING_THREAD.grid = np.empty(GRID_CELLS, dtype=np.int32)
-    return grid
 
 
 def _part_papers(run_papers: int) -> int:
