@@ -324,9 +324,9 @@ def _ranked_runs(con: duckdb.DuckDBPyConnection, read: list[tuple[dt.date, int]]
 def _summed_in_sql(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], arrays: dict[str, np.ndarray],
                    scale_names: tuple[str, ...], min_total: int) -> Comparisons:
     """The comparisons of a few days (``arrays`` as ``_comparisons`` gives), their window and
-    baseline counts summed per term by one grouping query over their spans: the terms with
-    ``max(min_total, 1)`` papers in a comparison's two periods are tested, and only those whose
-    share rose are kept (as ``trends.windows.windowed_term_counts`` gives them).
+    baseline counts summed per term by one grouping query over their spans: a row for each term
+    with ``max(min_total, 1)`` papers in a comparison's two periods (a tested term; ``rank``
+    leaves out those whose share did not rise).
 
     What a new day's run takes instead of reading its spans' counts row by row: on ten
     synthetic years, the quarter scale's 273 days hold 6 million rows of 2.5 million terms,
@@ -353,10 +353,7 @@ def _summed_in_sql(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]
         window, baseline = (table[f"{name}_{index}"].to_numpy() for name in ("window", "baseline"))
         hit = np.flatnonzero(window.astype(np.int64) + baseline >= at_least)
         tested[index] = len(hit)
-        # 64 bits: a count times a period's papers passes 2**31 at arXiv volume
-        rose = hit[window[hit].astype(np.int64) * int(arrays["baseline_papers"][index])
-                   > baseline[hit].astype(np.int64) * int(arrays["window_papers"][index])]
-        found.append((np.full(len(rose), index, dtype=np.int32), rose.astype(np.int32), window[rose], baseline[rose]))
+        found.append((np.full(len(hit), index, dtype=np.int32), hit.astype(np.int32), window[hit], baseline[hit]))
     comparison, term, window_count, baseline_count = (np.concatenate(column) for column in zip(*found))
     return Comparisons(**arrays, comparison=comparison, term=term, window_count=window_count,
                        baseline_count=baseline_count, kinds=table["kind"].to_numpy(zero_copy_only=False),
