@@ -213,3 +213,36 @@ def test_a_new_days_lists_summed_by_a_query_are_those_summed_from_its_rows(sampl
             listed += len(by_query)
             significant += int(by_query["significant"].sum())
     assert listed > 0 and significant > 0  # lists, and discoveries among them, were compared
+
+
+def test_terms_sharing_a_hash_are_still_summed_apart_in_a_new_days_query(sample_warehouse, tmp_path, monkeypatch):
+    """A new day's query finds the terms with enough papers by a 64-bit hash of the term first,
+    then sums their rows by the term's text. Made to collide (a hash of five values, so every
+    term shares it with thousands), the hash lets more terms through, and the lists are still
+    those summed from each term's own rows."""
+    from pandas.testing import assert_frame_equal
+
+    from feed_assets.trends.significance import TrendSettings, empty_result, rank_comparisons
+    from feed_assets.warehouse import trends
+
+    shutil.copy(sample_warehouse / "feed.duckdb", tmp_path / "feed.duckdb")
+    settings = TrendSettings()
+    with duckdb.connect(str(tmp_path / "feed.duckdb"), read_only=True) as con:
+        days = con.execute("select feed_date, new_papers from trend_day_totals order by 1").fetchall()
+        assert con.execute(f"select count(distinct {trends.TERM_HASH} % 5) from term_daily_counts").fetchone()[0] == 5
+
+        def lists(read: list[tuple[dt.date, int]], sums_up_to: int, term_hash: str):
+            monkeypatch.setattr(trends, "SQL_SUMS_UP_TO", sums_up_to)
+            monkeypatch.setattr(trends, "TERM_HASH", term_hash)
+            ranked = trends._ranked_runs(con, read, settings.scales, days[0][0], settings.min_total,
+                                         lambda comparisons: rank_comparisons(comparisons, settings))
+            return pd.concat([empty_result(), *ranked], ignore_index=True)
+
+        real_hash, colliding = trends.TERM_HASH, f"({trends.TERM_HASH}) % 5"
+        sums_up_to = trends.SQL_SUMS_UP_TO
+        listed = 0
+        for read in [[day] for day in days[1:]]:
+            by_rows = lists(read, 0, real_hash)
+            assert_frame_equal(lists(read, sums_up_to, colliding), by_rows)
+            listed += len(by_rows)
+    assert listed > 0

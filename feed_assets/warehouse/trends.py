@@ -43,6 +43,8 @@ TREND_PAPERS_PER_RANK = 20_000
 # runs of at most this many comparisons (a new day at three scales, or two days) have their
 # window and baseline counts summed by one query (``_summed_in_sql``), not read row by row
 SQL_SUMS_UP_TO = 6
+# a term as a 64-bit number, for the first pass of ``_summed_in_sql``: two terms may share one
+TERM_HASH = "hash(kind, term)"
 # parts ranked at once, one per thread: their sums and statistics are numpy and SciPy, which let
 # go of the GIL for most of it. Measured on ten synthetic years (the whole refresh): one thread
 # 129 s, two 83-92 s, the same rows; a year: 9.1 s, 5.6-5.9 s, and three threads 6.1 s
@@ -331,7 +333,13 @@ def _summed_in_sql(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]
     What a new day's run takes instead of reading its spans' counts row by row: on ten
     synthetic years, the quarter scale's 273 days hold 6 million rows of 2.5 million terms,
     and reading the rows of the 97,000 terms with enough papers (3.2 million), then ordering
-    them by day, took 1.5 s against 0.9 s for the sums."""
+    them by day, took 1.5 s against 0.9 s for the sums.
+
+    The terms with enough papers are found first by grouping ``TERM_HASH``, a number, rather
+    than the strings of millions of terms used once or twice; then only their rows are summed
+    by their strings. Two terms sharing a hash only let each other through to that exact
+    grouping, which sums and checks each apart. The same ten-year day: 0.82-0.84 s against
+    1.06-1.09 s grouping the strings of every term (2026-12-06, runs interleaved, the same sums)."""
     at_least = max(min_total, 1)
     sums, params = [], []
     for index, comparison in enumerate(comparisons):
@@ -344,9 +352,14 @@ def _summed_in_sql(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]
     first = min(c.day - dt.timedelta(days=c.window_days + c.baseline_days - 1) for c in comparisons)
     last = max(c.day for c in comparisons)
     table = con.execute(f"""
-        select kind, term, {", ".join(sums)} from term_daily_counts where feed_date between ? and ?
+        with enough as (
+            select {TERM_HASH} as term_hash from term_daily_counts where feed_date between ? and ?
+            group by term_hash having sum(papers) >= {at_least}
+        )
+        select kind, term, {", ".join(sums)} from term_daily_counts
+        where feed_date between ? and ? and {TERM_HASH} in (select term_hash from enough)
         group by kind, term having sum(papers) >= {at_least}
-    """, [*params, first, last]).to_arrow_table()
+    """, [first, last, *params, first, last]).to_arrow_table()
     tested = np.zeros(len(comparisons), dtype=np.int64)
     found: list[tuple[np.ndarray, ...]] = []
     for index in range(len(comparisons)):
