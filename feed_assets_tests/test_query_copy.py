@@ -146,3 +146,35 @@ def test_a_block_of_writes_publishes_its_first_at_once_then_at_most_every_interv
     with warehouse.connection() as con, warehouse.write(con):
         pass
     assert _published_days(tmp_path)[-1] == sixth
+
+
+def test_a_failed_copy_renames_none_of_its_tables_months_leaves_no_scratch_and_is_redone_next_time(
+        tmp_path, monkeypatch):
+    """The month files of a publication are written a few at a time; when one COPY fails the
+    error is raised, no month of its table replaces its published file, no scratch folder is
+    left, and the change log still holds the days, so the next publication writes them."""
+    from feed_assets.warehouse import publish
+    from feed_assets.warehouse.connection import prepare
+
+    days = [dt.date(2024, 1, 15), dt.date(2024, 2, 15), dt.date(2024, 3, 15)]
+    with prepare(duckdb.connect(str(tmp_path / "feed.duckdb"))) as con:
+        for day in days:
+            _count_new_papers(con, day, 5)
+        copy_month = publish._copy_month
+
+        def failing_february(cursor, table, column, month, path):
+            if table.endswith('"trend_day_totals"') and month == dt.date(2024, 2, 1):
+                raise duckdb.IOException("No space left on device")
+            copy_month(cursor, table, column, month, path)
+
+        monkeypatch.setattr(publish, "_copy_month", failing_february)
+        with pytest.raises(duckdb.IOException, match="No space left"):
+            publish.publish_changes(con, tmp_path)
+        folder = tmp_path / "published" / "trend_day_totals"
+        assert not list(folder.glob(".publishing-*"))
+        assert not list(folder.glob("2024-*.parquet"))
+        monkeypatch.setattr(publish, "_copy_month", copy_month)
+        assert publish.publish_changes(con, tmp_path) == len(days)
+    assert sorted(path.name for path in folder.glob("2024-*.parquet")) == ["2024-01.parquet", "2024-02.parquet",
+                                                                          "2024-03.parquet"]
+    assert _published_days(tmp_path) == days

@@ -116,45 +116,48 @@ def _day_files(folder: Path) -> list[Path]:
 
 def _publish_months(con: duckdb.DuckDBPyConnection, root: Path, months_of: dict[str, list[dt.date]]) -> int:
     """Write each month's rows of each table (``months_of``: table -> months) to a file in a
-    scratch folder of the table's (a zero-row file for a month with no rows left), then rename
-    each over its published name; returns the files written.
+    scratch folder of the table's (a zero-row file for a month with no rows left), then, once
+    the table's months are all written, rename each over its published name; returns the files
+    written. A failed COPY stops the publication: the files of its table and of the tables after
+    it are not renamed, and every scratch folder is removed.
 
     One COPY a month rather than one partitioned COPY of them all: its range lets DuckDB skip
     the row groups of other months, and DuckDB 1.5.5 writes a plain file faster than a
     partitioned one. Measured on five years of ten synthetic years (61 months, 2 threads):
     ``papers`` 7.4 s against 10.5 s, ``paper_appearances`` 8.2 s against 12.5 s,
     ``term_daily_counts`` 5.4 s against 7.0 s. ``PUBLISH_THREADS`` files are written at once,
-    each on a connection of its own (a cursor of ``con``, reading what is committed: the
-    copy is published after the writes commit), since one COPY of a month keeps about one
-    core busy: the last 12 months of four tables of ten synthetic years (48 files) took
-    2.8-2.9 s against 3.9-4.3 s one at a time, all of P1's 80 files of them 0.53-0.58 s
-    against 0.74-0.95 s (2026-12-06)."""
-    jobs: list[tuple[str, str, dt.date, Path]] = []
-    scratches: list[Path] = []
+    each on a connection of its own (a cursor of ``con``: the copy is published after the
+    writes commit, so the cursors see them), since one COPY of a month keeps about one core
+    busy: the last 12 months of four tables of ten synthetic years (48 files) took 2.8-2.9 s
+    against 3.9-4.3 s one at a time, all of P1's 80 files of them 0.53-0.58 s against
+    0.74-0.95 s (2026-12-06). Tables are renamed in turn as their files are done, so the
+    scratch files on disk are those of about ``PUBLISH_THREADS`` tables, not of every table."""
+    batches: list[tuple[Path, list[tuple[str, str, dt.date, Path]]]] = []
     try:
         for table, months in months_of.items():
             folder = root / table
             _ensure_schema_file(con, folder, table)
             scratch = folder / f".publishing-{uuid.uuid4().hex}"
             scratch.mkdir()
-            scratches.append(scratch)
-            jobs += [(_qualified(con, table), TABLES[table].day_column, month, scratch / f"{month:%Y-%m}.parquet")
-                     for month in months]
-        _run_copies(con, jobs)
-        for _, _, _, path in jobs:
-            os.replace(path, path.parent.parent / path.name)
+            batches.append((scratch, [(_qualified(con, table), TABLES[table].day_column, month,
+                                       scratch / f"{month:%Y-%m}.parquet") for month in months]))
+        jobs = [job for _, table_jobs in batches for job in table_jobs]
+        if len(jobs) < 2:
+            for job in jobs:
+                _copy_month(con, *job)
+            _rename_written(batches)
+        else:
+            _copy_months_at_once(con, batches)
     finally:
-        for scratch in scratches:
+        for scratch, _ in batches:
             shutil.rmtree(scratch, ignore_errors=True)
-    return len(jobs)
+    return sum(len(table_jobs) for _, table_jobs in batches)
 
 
-def _run_copies(con: duckdb.DuckDBPyConnection, jobs: list[tuple[str, str, dt.date, Path]]) -> None:
-    """Write each job's month file (table, day column, month, path), ``PUBLISH_THREADS`` at a time."""
-    if len(jobs) < 2:
-        for job in jobs:
-            _copy_month(con, *job)
-        return
+def _copy_months_at_once(con: duckdb.DuckDBPyConnection,
+                         batches: list[tuple[Path, list[tuple[str, str, dt.date, Path]]]]) -> None:
+    """Write every batch's month files, ``PUBLISH_THREADS`` at a time, each thread on a cursor
+    of its own; each table's files are renamed once they are all written."""
     local = threading.local()
     cursors: list[duckdb.DuckDBPyConnection] = []
 
@@ -165,13 +168,24 @@ def _run_copies(con: duckdb.DuckDBPyConnection, jobs: list[tuple[str, str, dt.da
             cursors.append(cursor)
         _copy_month(cursor, *job)
 
+    pool = ThreadPoolExecutor(max_workers=PUBLISH_THREADS)
     try:
-        with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
-            for _ in pool.map(write, jobs):
-                pass
+        pending = [[pool.submit(write, job) for job in table_jobs] for _, table_jobs in batches]
+        for index, futures in enumerate(pending):
+            for future in futures:
+                future.result()
+            _rename_written(batches[index:index + 1])
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         for cursor in cursors:
             cursor.close()
+
+
+def _rename_written(batches: list[tuple[Path, list[tuple[str, str, dt.date, Path]]]]) -> None:
+    """Move each written month file from its scratch folder over its published name."""
+    for scratch, table_jobs in batches:
+        for _, _, _, path in table_jobs:
+            os.replace(path, scratch.parent / path.name)
 
 
 def _copy_month(con: duckdb.DuckDBPyConnection, table: str, column: str, month: dt.date, path: Path) -> None:
@@ -184,7 +198,7 @@ def _qualified(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """``table`` with the database and schema ``con`` is using: a cursor starts on the default
     ones (a DuckLake warehouse's connection has ``USE``d its lake)."""
     database, schema = con.execute("select current_database(), current_schema()").fetchone()
-    return ".".join(f'"{name}"' for name in (database, schema, table))
+    return ".".join('"' + name.replace('"', '""') + '"' for name in (database, schema, table))
 
 
 def _ensure_schema_file(con: duckdb.DuckDBPyConnection, folder: Path, table: str) -> Path:
