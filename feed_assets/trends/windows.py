@@ -165,7 +165,7 @@ def windowed_term_counts(rows: TermDays, comparisons: Sequence[Comparison], min_
                                                   (day >= baseline_row[index]) & (day < window_row[index])))
             hit = np.flatnonzero(window + baseline >= at_least)
             keep(index, hit, window[hit], baseline[hit])
-        return _gathered(found, tested)
+        return gathered_counts(found, tested)
     chunk = max(1, GRID_CELLS // (n_days + 1))
     for low in range(0, n_terms, chunk):
         high = min(n_terms, low + chunk)
@@ -187,10 +187,10 @@ def windowed_term_counts(rows: TermDays, comparisons: Sequence[Comparison], min_
                                                   running[baseline_row[index]][columns])
                 hit = np.flatnonzero((at_end - at_baseline) >= at_least)
                 keep(index, columns[hit] + low, at_end[hit] - at_window[hit], at_window[hit] - at_baseline[hit])
-    return _gathered(found, tested)
+    return gathered_counts(found, tested)
 
 
-def _gathered(found: list[list[tuple[np.ndarray, ...]]], tested: np.ndarray) -> WindowedCounts:
+def gathered_counts(found: list[list[tuple[np.ndarray, ...]]], tested: np.ndarray) -> WindowedCounts:
     """One ``WindowedCounts`` of each comparison's pieces (term, window, baseline), by comparison,
     then term: each comparison's pieces (chunks of terms) are in the order of their terms."""
     parts = [(np.full(len(term), index, dtype=np.int32), term, window, baseline)

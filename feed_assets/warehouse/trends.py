@@ -20,7 +20,7 @@ import pandas as pd
 
 from feed_assets.trends.significance import Comparisons, Scale
 from feed_assets.trends.term_sql import count_terms
-from feed_assets.trends.windows import Comparison, TermDays, windowed_term_counts
+from feed_assets.trends.windows import Comparison, TermDays, WindowedCounts, gathered_counts, windowed_term_counts
 from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes, record_everything, recorded_days
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import TABLES
@@ -361,16 +361,23 @@ def _summed_in_sql(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison]
         group by kind, term having sum(papers) >= {at_least}
     """, [first, last, *params, first, last]).to_arrow_table()
     tested = np.zeros(len(comparisons), dtype=np.int64)
-    found: list[tuple[np.ndarray, ...]] = []
+    found: list[list[tuple[np.ndarray, ...]]] = []
     for index in range(len(comparisons)):
         window, baseline = (table[f"{name}_{index}"].to_numpy() for name in ("window", "baseline"))
         hit = np.flatnonzero(window.astype(np.int64) + baseline >= at_least)
         tested[index] = len(hit)
-        found.append((np.full(len(hit), index, dtype=np.int32), hit.astype(np.int32), window[hit], baseline[hit]))
-    comparison, term, window_count, baseline_count = (np.concatenate(column) for column in zip(*found))
-    return Comparisons(**arrays, comparison=comparison, term=term, window_count=window_count,
-                       baseline_count=baseline_count, kinds=table["kind"].to_numpy(zero_copy_only=False),
-                       terms=table["term"].to_numpy(zero_copy_only=False), scale_names=scale_names, tested=tested)
+        found.append([(hit.astype(np.int32), window[hit], baseline[hit])])
+    return _to_rank(arrays, gathered_counts(found, tested), table["kind"].to_numpy(zero_copy_only=False),
+                    table["term"].to_numpy(zero_copy_only=False), scale_names)
+
+
+def _to_rank(arrays: dict[str, np.ndarray], counts: WindowedCounts, kinds: np.ndarray, texts: np.ndarray,
+             scale_names: tuple[str, ...]) -> Comparisons:
+    """What ``rank`` takes: the comparisons (``arrays`` as ``_comparisons`` gives), their terms'
+    window and baseline counts, and the kinds and texts the counts' term numbers stand for."""
+    return Comparisons(**arrays, comparison=counts.comparison, term=counts.term, window_count=counts.window_count,
+                       baseline_count=counts.baseline_count, kinds=kinds, terms=texts, scale_names=scale_names,
+                       tested=counts.tested)
 
 
 @dataclass(frozen=True)
@@ -388,10 +395,7 @@ class _RunTerms:
         """The ranked lists of a part's comparisons (``arrays`` as ``_comparisons`` gives)."""
         found = windowed_term_counts(self.rows, comparisons, self.min_total,
                                      list(zip(arrays["window_papers"].tolist(), arrays["baseline_papers"].tolist())))
-        return self.rank(Comparisons(
-            **arrays, comparison=found.comparison, term=found.term, window_count=found.window_count,
-            baseline_count=found.baseline_count, kinds=self.kinds, terms=self.texts, scale_names=self.scale_names,
-            tested=found.tested))
+        return self.rank(_to_rank(arrays, found, self.kinds, self.texts, self.scale_names))
 
 
 def _part_papers(run_papers: int) -> int:
