@@ -49,8 +49,10 @@ QUERY_DATABASE = "query.duckdb"
 PUBLISHED_DIR = "published"
 SCHEMA_FILE = "_schema.parquet"  # zero rows: keeps a table queryable before any day is published
 READER = "query_copy"
-# month files written at once, each by a connection of its own (``_publish_months``)
-PUBLISH_THREADS = 2
+# month files written at once, each by a connection of its own (``_publish_months``). Two at
+# once wrote ten synthetic years' copy about 30 % faster, but the P3 backfill's peak RSS rose from
+# 1,774-1,929 MiB to 1,883-2,104 MiB in four runs (2,104 is over the 2 GiB goal): one at a time
+PUBLISH_THREADS = 1
 
 
 def published_dir(data_dir: Path) -> Path:
@@ -125,7 +127,8 @@ def _publish_months(con: duckdb.DuckDBPyConnection, root: Path, months_of: dict[
     the row groups of other months, and DuckDB 1.5.5 writes a plain file faster than a
     partitioned one. Measured on five years of ten synthetic years (61 months, 2 threads):
     ``papers`` 7.4 s against 10.5 s, ``paper_appearances`` 8.2 s against 12.5 s,
-    ``term_daily_counts`` 5.4 s against 7.0 s. ``PUBLISH_THREADS`` files are written at once,
+    ``term_daily_counts`` 5.4 s against 7.0 s. ``PUBLISH_THREADS`` files are written at once
+    (one: two raised the peak memory of a ten-year backfill over its goal),
     each on a connection of its own (a cursor of ``con``: the copy is published after the
     writes commit, so the cursors see them), since one COPY of a month keeps about one core
     busy: the last 12 months of four tables of ten synthetic years (48 files) took 2.8-2.9 s
