@@ -50,8 +50,9 @@ PUBLISHED_DIR = "published"
 SCHEMA_FILE = "_schema.parquet"  # zero rows: keeps a table queryable before any day is published
 READER = "query_copy"
 # month files written at once, each by a connection of its own (``_publish_months``). Two at
-# once wrote ten synthetic years' copy about 30 % faster, but the P3 backfill's peak RSS rose from
-# 1,774-1,929 MiB to 1,883-2,104 MiB in four runs (2,104 is over the 2 GiB goal): one at a time
+# once wrote ten synthetic years' copy about 30 % faster; the P3 backfill then peaked at
+# 1,883-2,104 MiB, so it was set back to one, but one peaked at 2,215 MiB too (2026-12-06, 10:47):
+# what raises the peak is not known, and this was not set back to two without measuring again
 PUBLISH_THREADS = 1
 
 
@@ -128,7 +129,7 @@ def _publish_months(con: duckdb.DuckDBPyConnection, root: Path, months_of: dict[
     partitioned one. Measured on five years of ten synthetic years (61 months, 2 threads):
     ``papers`` 7.4 s against 10.5 s, ``paper_appearances`` 8.2 s against 12.5 s,
     ``term_daily_counts`` 5.4 s against 7.0 s. ``PUBLISH_THREADS`` files are written at once
-    (one: two raised the peak memory of a ten-year backfill over its goal),
+    (one: see ``PUBLISH_THREADS``),
     each on a connection of its own (a cursor of ``con``: the copy is published after the
     writes commit, so the cursors see them), since one COPY of a month keeps about one core
     busy: the last 12 months of four tables of ten synthetic years (48 files) took 2.8-2.9 s
