@@ -24,6 +24,7 @@ from feed_assets.trends.significance import TrendSettings, format_scales, parse_
 from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse
 from feed_assets.warehouse.connection import conflict_retries, drop_temporary_tables, prepare
 from feed_assets.warehouse.lake_lock import LakeBusy, LakeWriterLock, commit_lock
+from feed_assets.warehouse.memory import give_back_freed_memory
 from feed_assets.warehouse.publish import publish_changes
 from feed_assets.warehouse.writes import transaction
 
@@ -159,7 +160,8 @@ class Warehouse(dg.ConfigurableResource):
     closed when the run's resources are torn down: its steps run one after another in one
     process (the definitions' executor), and opening the file and setting the session up
     cost some 30 ms a step. Each step still leaves it as it found it: its temporary tables
-    are dropped and the file checkpointed when its block ends, and after an error the
+    are dropped, the file checkpointed and the memory it freed given back to the operating
+    system (``warehouse/memory.py``) when its block ends, and after an error the
     connection is closed, so the next step opens a new one. Outside a run (a test calling an
     asset, a script) each block opens and closes its own.
     """
@@ -188,7 +190,8 @@ class Warehouse(dg.ConfigurableResource):
         return Path(self.database).parent
 
     @contextmanager
-    def connection(self, hold: bool = True, shared_tables: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connection(self, hold: bool = True, shared_tables: bool = True,
+                   close_after: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection with every table in place (the folder is created if needed).
 
         ``hold=False``: a block after which the run must not hold the warehouse while it is not
@@ -196,7 +199,10 @@ class Warehouse(dg.ConfigurableResource):
         gets a connection of its own, closed when it ends. ``shared_tables=False``: the block
         writes only per-day tables (``raw_dumps``' dumps and fetch log), so on a DuckLake it does
         not wait for the writer lock of the shared tables, and another run writes its own days
-        at the same time (it gets a connection of its own, unless the run holds one already)."""
+        at the same time (it gets a connection of its own, unless the run holds one already).
+        ``close_after=True``: the run's connection is closed when the block ends, and the next
+        step opens a new one (some 30 ms): for a step whose statements leave DuckDB holding
+        memory that only closing the database gives back (``term_daily_counts``)."""
         if not self._in_run or (self._shared is None and not (hold and shared_tables)):
             con, lock = self._open(writer_lock=shared_tables)
             try:
@@ -218,6 +224,10 @@ class Warehouse(dg.ConfigurableResource):
             # what the step wrote goes into the file now, as a close would have done: until a
             # checkpoint DuckDB holds it in memory too (a ten-year backfill ran out of its 1 GB)
             self._shared.execute("checkpoint")
+        if close_after:
+            self._close_shared()
+        # the next step starts in this process with what this one freed given back
+        give_back_freed_memory()
 
     def _open(self, writer_lock: bool = True) -> tuple[duckdb.DuckDBPyConnection, LakeWriterLock | None]:
         """A prepared connection, and on a DuckLake the writer lock it holds until it closes

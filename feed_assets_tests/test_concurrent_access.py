@@ -7,8 +7,10 @@ import subprocess
 import sys
 
 import dagster as dg
+import duckdb
 import pytest
 
+from feed_assets.resources import Warehouse
 from feed_assets_tests.conftest import SAMPLE_START, Feed
 
 HOLDER = """
@@ -62,3 +64,28 @@ def test_a_run_waits_for_a_holder_that_lets_go(warm_feed, monkeypatch):
     holder.wait()
     assert result.success
     assert warm_feed.query("select count(*) from raw_dumps where feed_date = '2024-03-04'")[0][0] > 0
+
+
+def _opens_for_writing(path) -> bool:
+    """Whether another process can open the warehouse file read-write (and write to it) now."""
+    code = "import sys, duckdb; duckdb.connect(sys.argv[1]).execute('insert into note values (2)')"
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True).returncode == 0
+
+
+def test_a_runs_steps_share_one_connection_and_a_block_closing_after_lets_the_file_go(tmp_path):
+    path = tmp_path / "feed.duckdb"
+    warehouse = Warehouse(database=str(path))
+    warehouse.setup_for_execution(dg.build_init_resource_context())
+    try:
+        with warehouse.connection() as first:
+            first.execute("create table note as select 1 as n")
+        assert not _opens_for_writing(path)  # held between the run's steps
+        with warehouse.connection(close_after=True) as second:
+            assert second is first
+        with pytest.raises(duckdb.ConnectionException):
+            first.execute("select 1")
+        assert _opens_for_writing(path)  # closed: another process writes
+        with warehouse.connection() as third:  # the next step opens it again
+            assert third.execute("select sum(n) from note").fetchone()[0] == 3
+    finally:
+        warehouse.teardown_after_execution(dg.build_init_resource_context())

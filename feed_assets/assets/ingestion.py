@@ -22,7 +22,8 @@ from feed_assets.partitions import daily_partitions, partition_days, span_text
 from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse
 from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_day
 from feed_assets.warehouse.changes import pull
-from feed_assets.warehouse.parse_pool import DumpParser, StoredDump, day_batches, give_back_freed_memory
+from feed_assets.warehouse.memory import give_back_freed_memory
+from feed_assets.warehouse.parse_pool import DumpParser, StoredDump, day_batches
 from feed_assets.warehouse.schema import TABLES, column_schema_metadata
 from feed_assets.warehouse.writes import append_fetch_log, replace_entries, replace_raw_dumps
 

@@ -8,20 +8,14 @@ batch with bounded memory, and every write holds whole days.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime as dt
 import multiprocessing
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import groupby
-
-import pyarrow as pa
 
 from feed_assets.warehouse.rows import RangeRows, parse_dump_columns
 
@@ -140,19 +134,3 @@ def _collect(batch: Sequence[StoredDump], results: Iterator) -> ParsedBatch:
         for appearances, rejections in kept.get(day, []):
             parsed.rows.add(appearances, rejections)
     return parsed
-
-
-def give_back_freed_memory() -> None:
-    """Return the memory a written batch freed to the operating system: Arrow's pool keeps freed
-    blocks for reuse, and glibc keeps freed heap pages, so a long range's batches left the run's
-    process holding memory none of its later steps used (``malloc_trim``, glibc only)."""
-    pa.default_memory_pool().release_unused()
-    if (trim := _malloc_trim()) is not None:
-        trim(0)
-
-
-@lru_cache(maxsize=1)
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, looked up once per process (None where there is none)."""
-    libc = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
-    return getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
