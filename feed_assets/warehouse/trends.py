@@ -296,7 +296,7 @@ def _ranked_runs(con: duckdb.DuckDBPyConnection, read: list[tuple[dt.date, int]]
             in_spans = f"feed_date between ?::date - {span - 1} and ?::date"
             con.execute(f"""
                 create or replace temp table window_terms as
-                select kind, term, (row_number() over () - 1)::bigint as term_index
+                select kind, term, (row_number() over () - 1)::integer as term_index
                 from term_daily_counts where {in_spans} group by kind, term having sum(papers) >= {max(min_total, 1)}
             """, [run[0], run[-1]])
             # through execute: DuckDB 1.5's relation API with parameters (con.sql(..., params=))
