@@ -80,3 +80,16 @@ def test_every_table_asset_shows_its_columns_as_described_in_duckdb():
             assert column.description and comments[(table, column.name)] == column.description, (table, column.name)
             # the catalog renders descriptions as markdown, where <...> would vanish as a tag
             assert not {"<", ">"} & set(column.description), (table, column.name)
+
+
+def test_a_warehouse_connection_draws_no_progress_bar_on_a_steps_output(capfd):
+    import duckdb
+
+    from feed_assets.warehouse.connection import prepare
+
+    con = duckdb.connect()
+    con.execute("set progress_bar_time = 0")  # DuckDB's bar, for any statement
+    prepare(con)
+    capfd.readouterr()
+    assert con.execute("select count(*) from range(20000000) t(i) where i % 7 = 3").fetchone()[0] == 2857143
+    assert capfd.readouterr().out == ""

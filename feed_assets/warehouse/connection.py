@@ -19,11 +19,13 @@ from feed_assets.warehouse.schema import ensure_schema
 # connection closes (at the end of the run, whose steps share it), not at DuckDB's default
 # of 16 MB: with the default, a backfill checkpointed after nearly every batch, about 10 s of
 # commits a year of arXiv (1.7 s with this; the rest moves to the close, 2.6 s). A crash
-# replays the log at the next open.
+# replays the log at the next open. No progress bars: a long statement of a run drew them on
+# the step's stdout (its captured log in the UI, or the terminal of ``make run``).
 SESSION_SETTINGS: dict[str, str] = {
     "preserve_insertion_order": "false",
     "memory_limit": "'768MB'",
     "checkpoint_threshold": "'1GB'",
+    "enable_progress_bar": "false",
 }
 
 
