@@ -51,8 +51,9 @@ SCHEMA_FILE = "_schema.parquet"  # zero rows: keeps a table queryable before any
 READER = "query_copy"
 # month files written at once, each by a connection of its own (``_publish_months``). Two at
 # once wrote ten synthetic years' copy about 30 % faster; the P3 backfill then peaked at
-# 1,883-2,104 MiB, so it was set back to one, but one peaked at 2,215 MiB too (2026-12-06, 10:47):
-# what raises the peak is not known, and this was not set back to two without measuring again
+# 1,883-2,104 MiB, so it was set back to one, but one peaked at 2,215 MiB too (2026-12-06, 10:47).
+# The peaks were in trending_terms, over memory the term statements left in DuckDB (closed
+# since: warehouse/memory.py); two at once has not been measured again on that code
 PUBLISH_THREADS = 1
 
 
