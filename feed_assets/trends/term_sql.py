@@ -75,6 +75,7 @@ from pathlib import Path
 import duckdb
 
 from feed_assets.trends import terms as spec
+from feed_assets.warehouse.schema import sql_string
 
 
 @lru_cache(maxsize=1)
@@ -218,11 +219,6 @@ def write_unicode_classes() -> None:
                                                sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _sql_string(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _words_regex(words) -> str:
     """An RE2 alternation matching exactly the given words (to use with regexp_full_match)."""
     return "(?:" + "|".join(re.escape(word) for word in sorted(words)) + ")"
@@ -230,7 +226,7 @@ def _words_regex(words) -> str:
 
 def _sql_list(words) -> str:
     """A SQL list literal of strings."""
-    return "[" + ", ".join(_sql_string(word) for word in sorted(words)) + "]"
+    return "[" + ", ".join(sql_string(word) for word in sorted(words)) + "]"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,13 +283,13 @@ def _lower(x: str, *, sigma: bool = True) -> str:
     fixed = x
     if sigma:
         fixed = (f"(case when contains({x}, '\u03a3') then regexp_replace({x}, "
-                 f"{_sql_string(p['final_sigma'])}, '\\1\u03c2\\2\\3', 'g') else {x} end)")
+                 f"{sql_string(p['final_sigma'])}, '\\1\u03c2\\2\\3', 'g') else {x} end)")
     return f"lower(replace({fixed}, '\u0130', 'i\u0307'))"
 
 
 def _keeps_case(x: str) -> str:
     """``terms.keeps_case``: two or more uppercase characters."""
-    return f"regexp_matches({x}, {_sql_string(_patterns()['two_upper'])})"
+    return f"regexp_matches({x}, {sql_string(_patterns()['two_upper'])})"
 
 
 def _slice_off(x: str, n: int) -> str:
@@ -303,16 +299,16 @@ def _slice_off(x: str, n: int) -> str:
 
 def _fold_plural(w: str) -> str:
     """``terms.fold_plural`` of a lowercase SQL string ``w``."""
-    irregular = " ".join(f"when {_sql_string(k)} then {_sql_string(v)}" for k, v in sorted(spec._IRREGULAR_PLURALS.items()))
+    irregular = " ".join(f"when {sql_string(k)} then {sql_string(v)}" for k, v in sorted(spec._IRREGULAR_PLURALS.items()))
 
     def ends(*suffixes: str) -> str:
-        return "(" + " or ".join(f"suffix({w}, {_sql_string(s)})" for s in suffixes) + ")"
+        return "(" + " or ".join(f"suffix({w}, {sql_string(s)})" for s in suffixes) + ")"
 
     # shortcut first (most words): no final s and not a table word, so every rule leaves it alone
     table_words = sorted(word for word in set(spec._IRREGULAR_PLURALS) | spec._PLURALS_OF_IS_US if not word.endswith("s"))
     return f"""(case
-        when not suffix({w}, 's') and {w} not in ({", ".join(map(_sql_string, table_words))}) then {w}
-        when {w} in ({", ".join(map(_sql_string, sorted(spec._IRREGULAR_PLURALS)))}) then (case {w} {irregular} end)
+        when not suffix({w}, 's') and {w} not in ({", ".join(map(sql_string, table_words))}) then {w}
+        when {w} in ({", ".join(map(sql_string, sorted(spec._IRREGULAR_PLURALS)))}) then (case {w} {irregular} end)
         when list_contains({_sql_list(spec._PLURALS_OF_IS_US)}, {w}) then {_slice_off(w, 1)}
         when length({w}) <= 3 or not suffix({w}, 's') or {ends("ss", "us", "is")} then {w}
         when list_contains({_sql_list(spec._UNCHANGED_IES)}, {w}) then {w}
@@ -332,7 +328,7 @@ def _fold_cased(t: str) -> str:
     lowered = _lower(t)
     folded = _fold_plural("lw")
     return f"""(case
-        when length({t}) > 2 and regexp_matches({t}, {_sql_string(p['upper_then_s'])}) then {_slice_off(t, 1)}
+        when length({t}) > 2 and regexp_matches({t}, {sql_string(p['upper_then_s'])}) then {_slice_off(t, 1)}
         else list_transform([{lowered}], lambda lw: list_transform([{folded}], lambda f:
                  case when starts_with(lw, f) then left({t}, length(f)) else {t} end)[1])[1]
     end)"""
@@ -342,7 +338,7 @@ def _fold_part(x: str) -> str:
     """``terms._fold_part`` of a case-ruled SQL string ``x``."""
     p = _patterns()
     return f"""(case
-        when not regexp_full_match({x}, {_sql_string(p['all_alpha'])}) then {x}
+        when not regexp_full_match({x}, {sql_string(p['all_alpha'])}) then {x}
         when {_keeps_case(x)} then {_fold_cased(x)}
         else {_fold_plural(x)}
     end)"""
@@ -355,7 +351,7 @@ def _case_part(x: str) -> str:
 
 def _possessive_cut(token: str) -> str:
     """``token`` without a final ``'s`` (any letter Python's IGNORECASE takes for s)."""
-    ends = " or ".join(f"suffix({token}, {_sql_string(chr(39) + s)})" for s in _case_variants("s"))
+    ends = " or ".join(f"suffix({token}, {sql_string(chr(39) + s)})" for s in _case_variants("s"))
     return f"(case when {ends} then {_slice_off(token, 2)} else {token} end)"
 
 
@@ -389,7 +385,7 @@ def _normalize_stages(tokens: str, *, breaks: bool) -> list[str]:
     previous stage's list (``{prev}``). With ``breaks``, phrase-ending marks become NULL.
     The last stage gives ``{raw, term}`` structs (NULL for a break).
     """
-    is_break = f"length(r) = 1 and contains({_sql_string(spec._PHRASE_END)}, r)" if breaks else "false"
+    is_break = f"length(r) = 1 and contains({sql_string(spec._PHRASE_END)}, r)" if breaks else "false"
     # fast path: an ASCII word, lowercase but maybe its first letter (most tokens); its
     # normalized form is fold_plural(lower(r)), kept in 'np' from the first stage on
     first = (f"list_transform({tokens}, lambda r: case when {is_break} then null "
@@ -412,8 +408,8 @@ def _normalize_stages(tokens: str, *, breaks: bool) -> list[str]:
 def _is_dropped(raw: str, normalized: str) -> str:
     """``terms.is_dropped``: single character, no letter, stopword or boilerplate."""
     p = _patterns()
-    dropped = _sql_string(p["dropped_words"])
-    return (f"(length({normalized}) <= 1 or not regexp_matches({normalized}, {_sql_string(p['alpha'])}) "
+    dropped = sql_string(p["dropped_words"])
+    return (f"(length({normalized}) <= 1 or not regexp_matches({normalized}, {sql_string(p['alpha'])}) "
             f"or regexp_full_match({_lower(raw, sigma=False)}, {dropped}) "
             f"or regexp_full_match({_lower(normalized, sigma=False)}, {dropped}))")
 
@@ -458,17 +454,17 @@ def _paper_terms_cte(papers_sql: str) -> str:
 
     def tokens(field: str) -> str:
         cut = (f"regexp_replace(replace(coalesce({field}, ''), {apostrophe}, ''''), "
-               f"{_sql_string(p['cut_out'])}, ' . \\1', 'g')")
-        return f"regexp_extract_all({cut}, {_sql_string(p['token_or_break'])})"
+               f"{sql_string(p['cut_out'])}, ' . \\1', 'g')")
+        return f"regexp_extract_all({cut}, {sql_string(p['token_or_break'])})"
 
     words = (f"regexp_extract_all(replace(coalesce(keyword, ''), {apostrophe}, ''''), "
-             f"{_sql_string(p['nonspace_run'])})")
+             f"{sql_string(p['nonspace_run'])})")
     vocabulary_ctes, vocabulary_last = _staged("vocabulary_lists", "raws", {"tokens": "raws"},
                                                breaks=True, name="vocabulary")
     keyword_ctes, keyword_last = _staged("keyword_word_lists", "raws", {"words": "raws"},
                                          breaks=False, name="keyword")
     dropped = _is_dropped("s.raw", "s.term")
-    dropped_words = _sql_string(p["dropped_words"])
+    dropped_words = sql_string(p["dropped_words"])
     fast_dropped = (f"length(s.term) <= 1 or regexp_full_match(lower(s.raw), {dropped_words}) "
                     f"or regexp_full_match(s.term, {dropped_words})")
     kept = (f"list_transform(tokens, lambda s: case when s is null then null "
@@ -541,7 +537,7 @@ def _paper_terms_cte(papers_sql: str) -> str:
         select distinct k.n, k.feed_date, f.term from keywords k join keyword_forms f using (keyword)
     ),
     category_terms as (
-        select distinct n, feed_date, trim(category, {_sql_string(k['space_chars'])}) as term
+        select distinct n, feed_date, trim(category, {sql_string(k['space_chars'])}) as term
         from (select n, feed_date, unnest(categories) as category from numbered)
     ),
     other_terms as (

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from feed_assets.warehouse.extensions import load_extensions
-from feed_assets.warehouse.publish import sql_string
+from feed_assets.warehouse.schema import sql_string
 
 SETTING = "FEED_WAREHOUSE"
 LAKE_PREFIX = "ducklake:"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from feed_assets.warehouse.changes import next_version, pull, record_changes, record_everything, recorded_days
-from feed_assets.warehouse.publish import sql_string
+from feed_assets.warehouse.schema import sql_string
 
 # How much a format is trusted for a paper's title, abstract and authors (lower is better).
 FORMAT_AUTHORITY: dict[str, int] = {

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from feed_assets.warehouse.publish import sql_string
+from feed_assets.warehouse.schema import sql_string
 
 # the name DuckDB loads each extension by, and the package that ships its binary
 EXTENSION_PACKAGES: dict[str, str] = {

@@ -37,7 +37,7 @@ from pathlib import Path
 import duckdb
 
 from feed_assets.warehouse.changes import pull
-from feed_assets.warehouse.schema import TABLES
+from feed_assets.warehouse.schema import TABLES, sql_string
 from feed_assets.warehouse.writes import transaction
 
 PUBLISHED_TABLES: tuple[str, ...] = (
@@ -59,11 +59,6 @@ PUBLISH_THREADS = 1
 
 def published_dir(data_dir: Path) -> Path:
     return Path(data_dir).resolve() / PUBLISHED_DIR
-
-
-def sql_string(text: str | Path) -> str:
-    """A SQL string literal of ``text`` (quotes doubled)."""
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def glob_literal(path: Path) -> str:

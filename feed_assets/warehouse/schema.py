@@ -12,6 +12,7 @@ Uniqueness of each table's natural key is instead checked (asset checks in the U
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -298,17 +299,18 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     try:
         for table in missing:
             con.execute(table.ddl())
-            con.execute(f"comment on table {table.name} is {_quote(table.description)}")
+            con.execute(f"comment on table {table.name} is {sql_string(table.description)}")
             for column in table.columns:
-                con.execute(f"comment on column {table.name}.{column.name} is {_quote(column.description)}")
+                con.execute(f"comment on column {table.name}.{column.name} is {sql_string(column.description)}")
     except BaseException:
         con.rollback()
         raise
     con.commit()
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def sql_string(text: str | Path) -> str:
+    """A SQL string literal of ``text`` (quotes doubled)."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 # Left by earlier versions of the project: indexes (which a crash could leave out of step with
