@@ -161,7 +161,7 @@ class Warehouse(dg.ConfigurableResource):
     process (the definitions' executor), and opening the file and setting the session up
     cost some 30 ms a step. Each step still leaves it as it found it: its temporary tables
     are dropped, the file checkpointed and the memory it freed given back to the operating
-    system (``warehouse/memory.py``) when its block ends, and after an error the
+    system (``warehouse/memory.py``) when its block on the run's connection ends, and after an error the
     connection is closed, so the next step opens a new one. Outside a run (a test calling an
     asset, a script) each block opens and closes its own.
     """
@@ -191,7 +191,7 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connection(self, hold: bool = True, shared_tables: bool = True,
-                   close_after: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+                   reopen_after: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection with every table in place (the folder is created if needed).
 
         ``hold=False``: a block after which the run must not hold the warehouse while it is not
@@ -200,9 +200,10 @@ class Warehouse(dg.ConfigurableResource):
         writes only per-day tables (``raw_dumps``' dumps and fetch log), so on a DuckLake it does
         not wait for the writer lock of the shared tables, and another run writes its own days
         at the same time (it gets a connection of its own, unless the run holds one already).
-        ``close_after=True``: the run's connection is closed when the block ends, and the next
-        step opens a new one (some 30 ms): for a step whose statements leave DuckDB holding
-        memory that only closing the database gives back (``term_daily_counts``)."""
+        ``reopen_after=True``: the run's connection is closed when the block ends and opened
+        again at once (some 30 ms on the file; the run keeps holding it but for that moment):
+        for a step whose statements leave DuckDB holding memory that only closing the database
+        gives back (``term_daily_counts``)."""
         if not self._in_run or (self._shared is None and not (hold and shared_tables)):
             con, lock = self._open(writer_lock=shared_tables)
             try:
@@ -224,10 +225,12 @@ class Warehouse(dg.ConfigurableResource):
             # what the step wrote goes into the file now, as a close would have done: until a
             # checkpoint DuckDB holds it in memory too (a ten-year backfill ran out of its 1 GB)
             self._shared.execute("checkpoint")
-        if close_after:
+        if reopen_after:
             self._close_shared()
         # the next step starts in this process with what this one freed given back
         give_back_freed_memory()
+        if reopen_after:
+            self._shared, self._shared_lock = self._open()
 
     def _open(self, writer_lock: bool = True) -> tuple[duckdb.DuckDBPyConnection, LakeWriterLock | None]:
         """A prepared connection, and on a DuckLake the writer lock it holds until it closes

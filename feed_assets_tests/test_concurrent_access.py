@@ -66,26 +66,30 @@ def test_a_run_waits_for_a_holder_that_lets_go(warm_feed, monkeypatch):
     assert warm_feed.query("select count(*) from raw_dumps where feed_date = '2024-03-04'")[0][0] > 0
 
 
-def _opens_for_writing(path) -> bool:
-    """Whether another process can open the warehouse file read-write (and write to it) now."""
+def _write_from_another_process(path) -> subprocess.CompletedProcess:
+    """Another process opening the warehouse file read-write and writing to it."""
     code = "import sys, duckdb; duckdb.connect(sys.argv[1]).execute('insert into note values (2)')"
-    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True).returncode == 0
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
 
 
-def test_a_runs_steps_share_one_connection_and_a_block_closing_after_lets_the_file_go(tmp_path):
+def test_a_runs_steps_share_one_connection_and_a_block_reopening_it_keeps_the_file(tmp_path):
     path = tmp_path / "feed.duckdb"
     warehouse = Warehouse(database=str(path))
     warehouse.setup_for_execution(dg.build_init_resource_context())
     try:
         with warehouse.connection() as first:
             first.execute("create table note as select 1 as n")
-        assert not _opens_for_writing(path)  # held between the run's steps
-        with warehouse.connection(close_after=True) as second:
-            assert second is first
-        with pytest.raises(duckdb.ConnectionException):
+        with warehouse.connection() as same:  # the next step: the same connection
+            assert same is first
+        with warehouse.connection(reopen_after=True) as again:
+            assert again is first
+        with pytest.raises(duckdb.ConnectionException):  # closed: DuckDB gave back what it held
             first.execute("select 1")
-        assert _opens_for_writing(path)  # closed: another process writes
-        with warehouse.connection() as third:  # the next step opens it again
-            assert third.execute("select sum(n) from note").fetchone()[0] == 3
+        held = _write_from_another_process(path)
+        assert held.returncode != 0 and "lock" in held.stderr.lower()  # but the run still holds the file
+        with warehouse.connection() as reopened:
+            assert reopened is not first
+            assert reopened.execute("select sum(n) from note").fetchone()[0] == 1
     finally:
         warehouse.teardown_after_execution(dg.build_init_resource_context())
+    assert _write_from_another_process(path).returncode == 0  # the run's end lets it go

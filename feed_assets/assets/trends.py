@@ -43,7 +43,7 @@ def term_daily_counts(warehouse: Warehouse) -> dg.MaterializeResult:
     # the term statements leave DuckDB holding about 0.5-0.9 GB outside its buffer (not given
     # back by malloc_trim either) until the database is closed: on ten synthetic years the next
     # step began at 1,223 MiB resident with the connection kept open, at 330 MiB with it closed
-    with warehouse.connection(close_after=True) as con:
+    with warehouse.connection(reopen_after=True) as con:
         with warehouse.write(con):
             refresh = refresh_term_daily_counts(con)
         top = con.execute("""

@@ -4,9 +4,9 @@ A run's steps share one process (the definitions' executor), so what a step free
 allocators keep for reuse is still the process's resident memory when the next step starts:
 Arrow's pool keeps freed blocks, and glibc keeps freed heap pages in the arena of each thread
 that used them (DuckDB's threads, the trend ranking threads). The warehouse gives it back
-when each step's block ends (``Warehouse.connection``): on ten synthetic years the run's
+when each step's block on the run's connection ends (``Warehouse.connection``): on ten synthetic years the run's
 process entered ``term_daily_counts`` at 928 MiB without that, 674-849 MiB with it. What DuckDB
-itself keeps outside its buffer is given back only by closing the database (``close_after``).
+itself keeps outside its buffer is given back only by closing the database (``reopen_after``).
 """
 
 from __future__ import annotations

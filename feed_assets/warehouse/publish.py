@@ -52,8 +52,9 @@ READER = "query_copy"
 # month files written at once, each by a connection of its own (``_publish_months``). Two at
 # once wrote ten synthetic years' copy about 30 % faster; the P3 backfill then peaked at
 # 1,883-2,104 MiB, so it was set back to one, but one peaked at 2,215 MiB too (2026-12-06, 10:47).
-# The peaks were in trending_terms, over memory the term statements left in DuckDB (closed
-# since: warehouse/memory.py); two at once has not been measured again on that code
+# The peaks were in trending_terms, over memory the term statements left in DuckDB (given
+# back since by reopening the connection after term_daily_counts: Warehouse.connection's
+# reopen_after); two at once has not been measured again on that code
 PUBLISH_THREADS = 1
 
 
