@@ -157,12 +157,13 @@ class Warehouse(dg.ConfigurableResource):
     instead, or attach the lake.
 
     In a run, the steps share one connection, opened by the first step that asks for it and
-    closed when the run's resources are torn down: its steps run one after another in one
+    closed when the run's resources are torn down (``term_daily_counts`` reopens it: see
+    ``connection``'s ``reopen_after``): its steps run one after another in one
     process (the definitions' executor), and opening the file and setting the session up
     cost some 30 ms a step. Each step still leaves it as it found it: its temporary tables
     are dropped, the file checkpointed and the memory it freed given back to the operating
-    system (``warehouse/memory.py``) when its block on the run's connection ends, and after an error the
-    connection is closed, so the next step opens a new one. Outside a run (a test calling an
+    system (``warehouse/memory.py``) when its block on the run's connection ends, and after
+    an error the connection is closed, so the next step opens a new one. Outside a run (a test calling an
     asset, a script) each block opens and closes its own.
     """
 

@@ -299,7 +299,8 @@ def _slice_off(x: str, n: int) -> str:
 
 def _fold_plural(w: str) -> str:
     """``terms.fold_plural`` of a lowercase SQL string ``w``."""
-    irregular = " ".join(f"when {sql_string(k)} then {sql_string(v)}" for k, v in sorted(spec._IRREGULAR_PLURALS.items()))
+    irregular = " ".join(f"when {sql_string(k)} then {sql_string(v)}"
+                         for k, v in sorted(spec._IRREGULAR_PLURALS.items()))
 
     def ends(*suffixes: str) -> str:
         return "(" + " or ".join(f"suffix({w}, {sql_string(s)})" for s in suffixes) + ")"

@@ -126,10 +126,9 @@ def _publish_months(con: duckdb.DuckDBPyConnection, root: Path, months_of: dict[
     partitioned one. Measured on five years of ten synthetic years (61 months, 2 threads):
     ``papers`` 7.4 s against 10.5 s, ``paper_appearances`` 8.2 s against 12.5 s,
     ``term_daily_counts`` 5.4 s against 7.0 s. ``PUBLISH_THREADS`` files are written at once
-    (one: see ``PUBLISH_THREADS``),
-    each on a connection of its own (a cursor of ``con``: the copy is published after the
-    writes commit, so the cursors see them), since one COPY of a month keeps about one core
-    busy: the last 12 months of four tables of ten synthetic years (48 files) took 2.8-2.9 s
+    (one for now: see ``PUBLISH_THREADS``), each on a connection of its own (a cursor of
+    ``con``: the copy is published after the writes commit, so the cursors see them), since
+    one COPY of a month keeps about one core busy: the last 12 months of four tables of ten synthetic years (48 files) took 2.8-2.9 s
     against 3.9-4.3 s one at a time, all of P1's 80 files of them 0.53-0.58 s against
     0.74-0.95 s (2026-12-06). Tables are renamed in turn as their files are done, so the
     scratch files on disk are those of about ``PUBLISH_THREADS`` tables, not of every table."""
