@@ -131,7 +131,9 @@ def windowed_term_counts(rows: TermDays, comparisons: Sequence[Comparison], min_
     first, last = int(starts.min()), int(ends.max())
     n_days = last - first + 1
     at_least = max(min_total, 1)
-    inside = slice(*np.searchsorted(rows.day, [first, last + 1]).tolist())
+    # the bounds in the days' own type: searched with Python ints, numpy widens a copy of every
+    # day first (12 ms a search in a read of ten synthetic years, against microseconds)
+    inside = slice(*np.searchsorted(rows.day, np.array([first, last + 1], dtype=rows.day.dtype)).tolist())
     day, term_index, papers = rows.day[inside] - first, rows.term[inside], rows.papers[inside]
     # number the terms that can be tested somewhere, keeping their order
     kept = np.flatnonzero(np.bincount(term_index, weights=papers, minlength=rows.n_terms) >= at_least)
@@ -171,9 +173,19 @@ def windowed_term_counts(rows: TermDays, comparisons: Sequence[Comparison], min_
             keep(index, hit, window[hit], baseline[hit])
         return gathered_counts(found, tested)
     chunk = max(1, GRID_CELLS // (n_days + 1))
-    for low in range(0, n_terms, chunk):
+    n_chunks = -(-n_terms // chunk)
+    chunk_starts = [0, len(day)]
+    if n_chunks > 1:
+        # the rows put in order of their chunk of terms once (a radix sort for fewer than 65,536
+        # chunks), so that each chunk is a slice of them rather than a pass of masks over every row
+        chunk_of = term_index // chunk
+        order = np.argsort(chunk_of.astype(np.uint16) if n_chunks < 1 << 16 else chunk_of, kind="stable")
+        day, term_index, papers, chunk_of = day[order], term_index[order], papers[order], chunk_of[order]
+        chunk_starts = np.searchsorted(chunk_of, np.arange(n_chunks + 1, dtype=chunk_of.dtype)).tolist()
+        del order, chunk_of
+    for number, low in enumerate(range(0, n_terms, chunk)):
         high = min(n_terms, low + chunk)
-        rows_of_chunk = slice(None) if low == 0 and high == n_terms else (term_index >= low) & (term_index < high)
+        rows_of_chunk = slice(chunk_starts[number], chunk_starts[number + 1])
         size = high - low
         # running[j]: each term's papers on the days before day j (a row per day: the differences
         # below read whole rows)
