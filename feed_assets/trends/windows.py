@@ -84,11 +84,8 @@ class TermDays:
 
     @classmethod
     def of(cls, day: np.ndarray, term: np.ndarray, papers: np.ndarray, n_terms: int) -> TermDays:
-        """The rows, put in order of day (a radix sort when the days span less than 65,536)."""
-        if len(day) and int(day.max()) - int(day.min()) < 1 << 16:
-            order = np.argsort((day - day.min()).astype(np.uint16), kind="stable")
-        else:
-            order = np.argsort(day, kind="stable")
+        """The rows, put in order of day."""
+        order = stable_order(day - day.min(), int(day.max()) - int(day.min()) + 1) if len(day) else slice(None)
         return cls(day[order], term[order], papers[order], n_terms)
 
     @classmethod
@@ -99,6 +96,12 @@ class TermDays:
         return cls.of(*(column.to_numpy().astype(np.int32, copy=False)
                         for column in (counts["feed_date"].cast(pa.int32()), counts["term_index"], counts["papers"])),
                       n_terms)
+
+
+def stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
+    """The order that sorts ``keys`` (integers from 0 to ``bound`` - 1), ties kept in place: a
+    radix sort when they fit 16 bits (numpy sorts small integer types by counting)."""
+    return np.argsort(keys.astype(np.uint16) if bound <= 1 << 16 else keys, kind="stable")
 
 
 def windowed_counts(counts: pa.Table, n_terms: int, comparisons: Sequence[Comparison], min_total: int,
@@ -176,10 +179,10 @@ def windowed_term_counts(rows: TermDays, comparisons: Sequence[Comparison], min_
     n_chunks = -(-n_terms // chunk)
     chunk_starts = [0, len(day)]
     if n_chunks > 1:
-        # the rows put in order of their chunk of terms once (a radix sort for fewer than 65,536
-        # chunks), so that each chunk is a slice of them rather than a pass of masks over every row
+        # the rows put in order of their chunk of terms once, so that each chunk is a slice of
+        # them rather than a pass of masks over every row
         chunk_of = term_index // chunk
-        order = np.argsort(chunk_of.astype(np.uint16) if n_chunks < 1 << 16 else chunk_of, kind="stable")
+        order = stable_order(chunk_of, n_chunks)
         day, term_index, papers, chunk_of = day[order], term_index[order], papers[order], chunk_of[order]
         chunk_starts = np.searchsorted(chunk_of, np.arange(n_chunks + 1, dtype=chunk_of.dtype)).tolist()
         del order, chunk_of
