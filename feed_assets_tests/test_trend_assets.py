@@ -84,6 +84,44 @@ def test_days_run_one_by_one_in_reverse_give_the_tables_of_one_range_run_and_rer
     assert trend_snapshot(reverse) == expected
 
 
+def test_new_days_run_one_by_one_continue_the_sums_of_the_day_before_and_give_the_tables_of_one_run(
+        sample_feed: Feed, tmp_path, instance, monkeypatch):
+    """Once the scales have their full lengths, a new day's window and baseline sums continue
+    from the last new day's (``trend_sums``): only the first new day after a range run is summed
+    afresh, and the trend tables are those of one run over every day."""
+    from feed_assets.warehouse import trend_sums
+
+    monkeypatch.setenv("TREND_SCALES", "week:2:3,month:3:5")  # full lengths from the feed's 8th day
+    one_run, daily = Feed(tmp_path / "one_run", instance), Feed(tmp_path / "daily", instance)
+    for feed in (one_run, daily):
+        shutil.copytree(sample_feed.inbox, feed.inbox)
+    assert one_run.materialize(SAMPLE_START, SAMPLE_END).success
+    summed_afresh, continued = [], []
+    for name, days in (("summed_terms", summed_afresh), ("continued_sums", continued)):
+        real = getattr(trend_sums, name)
+        monkeypatch.setattr(trend_sums, name, lambda *args, real=real, days=days:
+                            days.append(args[-2][0].day) or real(*args))
+    split = SAMPLE_START + dt.timedelta(days=8)
+    assert daily.materialize(SAMPLE_START, split).success
+    assert summed_afresh == [] and daily.query("select count(*) from trend_term_sums") == [(0,)]
+    kept = []
+    for offset in range(1, (SAMPLE_END - split).days + 1):
+        day = split + dt.timedelta(days=offset)
+        assert daily.materialize(day).success
+        kept.append(daily.query("select distinct feed_date from trend_term_sums"))
+    assert trend_snapshot(daily) == trend_snapshot(one_run)
+    # the first new day summed afresh, most continued from the day before; a run that re-resolved
+    # an earlier paper recounts the days from its first one, and the next day is summed afresh
+    new_days = [split + dt.timedelta(days=offset) for offset in range(1, (SAMPLE_END - split).days + 1)]
+    assert summed_afresh[0] == new_days[0] and len(continued) >= 3
+    assert set(summed_afresh) | set(continued) <= set(new_days)
+    assert all(sums in ([(day,)], []) for sums, day in zip(kept, new_days)) and kept[-1] == [(SAMPLE_END,)]
+    # a day loaded again before the kept one: recounted days from it on, and the kept sums gone
+    assert daily.materialize(split).success
+    assert daily.query("select count(*) from trend_term_sums") == [(0,)]
+    assert trend_snapshot(daily) == trend_snapshot(one_run)
+
+
 def test_a_range_counted_and_ranked_in_small_batches_gives_the_tables_of_one_batch(
         sample_feed: Feed, tmp_path, instance, monkeypatch):
     from feed_assets.warehouse import trends
@@ -190,17 +228,19 @@ def test_a_new_days_lists_summed_by_a_query_are_those_summed_from_its_rows(sampl
     from pandas.testing import assert_frame_equal
 
     from feed_assets.trends.significance import TrendSettings, empty_result, rank_comparisons
-    from feed_assets.warehouse import trends
+    from feed_assets.warehouse import trend_sums, trends
+    from feed_assets.warehouse.trend_sums import DaySums
 
     shutil.copy(sample_warehouse / "feed.duckdb", tmp_path / "feed.duckdb")
     settings = TrendSettings()
-    with duckdb.connect(str(tmp_path / "feed.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(tmp_path / "feed.duckdb")) as con:  # a new day's sums are kept for the next
         days = con.execute("select feed_date, new_papers from trend_day_totals order by 1").fetchall()
 
         def lists(read: list[tuple[dt.date, int]], sums_up_to: int):
             monkeypatch.setattr(trends, "SQL_SUMS_UP_TO", sums_up_to)
             ranked = trends._ranked_runs(con, read, settings.scales, days[0][0], settings.min_total,
-                                         lambda comparisons: rank_comparisons(comparisons, settings))
+                                         lambda comparisons: rank_comparisons(comparisons, settings),
+                                         DaySums(con, None))
             return pd.concat([empty_result(), *ranked], ignore_index=True)
 
         listed = significant = 0
@@ -223,22 +263,25 @@ def test_terms_sharing_a_hash_are_still_summed_apart_in_a_new_days_query(sample_
     from pandas.testing import assert_frame_equal
 
     from feed_assets.trends.significance import TrendSettings, empty_result, rank_comparisons
-    from feed_assets.warehouse import trends
+    from feed_assets.warehouse import trend_sums, trends
+    from feed_assets.warehouse.trend_sums import DaySums
 
     shutil.copy(sample_warehouse / "feed.duckdb", tmp_path / "feed.duckdb")
     settings = TrendSettings()
-    with duckdb.connect(str(tmp_path / "feed.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(tmp_path / "feed.duckdb")) as con:
         days = con.execute("select feed_date, new_papers from trend_day_totals order by 1").fetchall()
-        assert con.execute(f"select count(distinct {trends.TERM_HASH} % 5) from term_daily_counts").fetchone()[0] == 5
+        assert con.execute(f"select count(distinct {trend_sums.TERM_HASH} % 5) from term_daily_counts"
+                           ).fetchone()[0] == 5
 
         def lists(read: list[tuple[dt.date, int]], sums_up_to: int, term_hash: str):
             monkeypatch.setattr(trends, "SQL_SUMS_UP_TO", sums_up_to)
-            monkeypatch.setattr(trends, "TERM_HASH", term_hash)
+            monkeypatch.setattr(trend_sums, "TERM_HASH", term_hash)
             ranked = trends._ranked_runs(con, read, settings.scales, days[0][0], settings.min_total,
-                                         lambda comparisons: rank_comparisons(comparisons, settings))
+                                         lambda comparisons: rank_comparisons(comparisons, settings),
+                                         DaySums(con, None))
             return pd.concat([empty_result(), *ranked], ignore_index=True)
 
-        real_hash, colliding = trends.TERM_HASH, f"({trends.TERM_HASH}) % 5"
+        real_hash, colliding = trend_sums.TERM_HASH, f"({trend_sums.TERM_HASH}) % 5"
         sums_up_to = trends.SQL_SUMS_UP_TO
         listed = 0
         for read in [[day] for day in days[1:]]:

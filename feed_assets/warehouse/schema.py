@@ -254,6 +254,16 @@ TABLE_LIST: tuple[Table, ...] = (
         _required("counts_digest", "ubigint", "bit_xor of hash(kind, term, papers) over the day's "
                                               "term_daily_counts (0 for none)"),
     ), natural_key=("feed_date",)),
+    Table("trend_term_sums", "A new day's window and baseline papers of each term with enough papers, kept so "
+          "that the next day's trend sums continue from them (warehouse/trend_sums.py).", (
+        FEED_DATE,
+        _required("layout", "varchar", "the window and baseline lengths of each scale, and the least papers a "
+                                       "term needs: '7+28,30+90,91+182;5'"),
+        _required("kind", "varchar", "the term's kind"),
+        _required("term", "varchar", "the term"),
+        _required("sums", "integer[]", "its papers over the longest span, then in each scale's window and "
+                                       "baseline, in the scales' order"),
+    ), natural_key=("kind", "term")),
     Table("paper_term_inputs", "What term_daily_counts last counted of each paper, to tell a paper listed again "
           "with the same terms (nothing to recount) from one whose terms changed (warehouse/trends.py).", (
         _required("paper_id", "varchar", "the paper"),

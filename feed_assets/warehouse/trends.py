@@ -24,6 +24,7 @@ from feed_assets.trends.windows import Comparison, TermDays, WindowedCounts, gat
 from feed_assets.warehouse.changes import Pull, next_version, pull, record_changes, record_everything, recorded_days
 from feed_assets.warehouse.derived import Refresh
 from feed_assets.warehouse.schema import TABLES
+from feed_assets.warehouse.trend_sums import DaySums, summed_terms
 from feed_assets.warehouse.writes import insert_rows
 
 RankTerms = Callable[[Comparisons], pd.DataFrame]
@@ -41,10 +42,8 @@ TREND_DAYS_PER_READ = 366
 # run with fewer papers than this a thread is still cut into one part a thread (``_part_papers``)
 TREND_PAPERS_PER_RANK = 20_000
 # runs of at most this many comparisons (a new day at three scales, or two days) have their
-# window and baseline counts summed by one query (``_summed_in_sql``), not read row by row
+# window and baseline counts summed by SQL (``trend_sums``), not read row by row
 SQL_SUMS_UP_TO = 6
-# a term as a 64-bit number, for the first pass of ``_summed_in_sql``: two terms may share one
-TERM_HASH = "hash(kind, term)"
 # parts ranked at once, one per thread: their sums and statistics are numpy and SciPy, which let
 # go of the GIL for most of it. Measured on ten synthetic years (the whole refresh): one thread
 # 129 s, two 83-92 s, the same rows; a year: 9.1 s, 5.6-5.9 s, and three threads 6.1 s
@@ -194,7 +193,8 @@ def refresh_trending_terms(con: duckdb.DuckDBPyConnection, scales: Sequence[Scal
     the days whose window it shortened are recomputed too. Days are read in groups (``_reads``):
     a run of consecutive days of a group reads the counts of its spans once, then ranks its days
     in parts of about ``TREND_PAPERS_PER_RANK`` papers, each summed with one cumulative sum per
-    term for every scale (``trends.windows``).
+    term for every scale (``trends.windows``). A new day's sums are continued from the last new
+    day's when nothing they summed changed since (``trend_sums``).
     """
     span = max(scale.span for scale in scales)
     longest_window = max(scale.window_days for scale in scales)
@@ -222,9 +222,11 @@ def refresh_trending_terms(con: duckdb.DuckDBPyConnection, scales: Sequence[Scal
     days = _days(con)
     first_day = con.execute("select min(feed_date) from trend_day_totals").fetchone()[0]
     columns = TABLES["trending_terms"].column_names
+    day_sums = DaySums(con, None if changes.full else changed)
     for read in _reads(con):
-        for ranked in _ranked_runs(con, read, tuple(scales), first_day, min_total, rank):
+        for ranked in _ranked_runs(con, read, tuple(scales), first_day, min_total, rank, day_sums):
             insert_rows(con, "trending_terms", ranked[columns])
+    day_sums.finish(con)
     changes.done(con)
     return Refresh(len(days), days, changes.full)
 
@@ -274,16 +276,16 @@ def _comparisons(con: duckdb.DuckDBPyConnection, run: list[dt.date], scales: tup
 
 
 def _ranked_runs(con: duckdb.DuckDBPyConnection, read: list[tuple[dt.date, int]], scales: tuple[Scale, ...],
-                 first_day: dt.date, min_total: int, rank: RankTerms) -> Iterator[pd.DataFrame]:
+                 first_day: dt.date, min_total: int, rank: RankTerms, day_sums: DaySums) -> Iterator[pd.DataFrame]:
     """The ranked lists of each run of consecutive days of ``read`` (days with their new papers,
     sorted): the run's terms that reach ``min_total`` papers over its spans are read once and
     numbered; then each part of the run (about ``_part_papers`` papers) has its window
     and baseline counts at every scale summed and sent to ``rank``, ``TREND_RANK_THREADS``
     parts at once on threads of their own, the next run's read going on while the last parts of
     a run are ranked (``rank`` must be safe to call from several threads; the connection is only
-    used here). A run of at most ``SQL_SUMS_UP_TO`` comparisons (a new day's) is summed by a
-    query instead (``_summed_in_sql``) and ranked the same way. The lists come in the order of
-    the parts."""
+    used here). A run of at most ``SQL_SUMS_UP_TO`` comparisons (a new day's) is summed in SQL
+    instead (``_summed_in_sql``, a run of one day through ``day_sums``) and ranked the same way.
+    The lists come in the order of the parts."""
     span = max(scale.span for scale in scales)
     names = tuple(scale.name for scale in scales)
     papers = dict(read)
@@ -293,7 +295,8 @@ def _ranked_runs(con: duckdb.DuckDBPyConnection, read: list[tuple[dt.date, int]]
             if len(run) * len(scales) <= SQL_SUMS_UP_TO:  # a new day's run: summed by the query
                 comparisons, arrays = _comparisons(con, run, scales, first_day)
                 if comparisons:
-                    pending.append(pool.submit(rank, _summed_in_sql(con, comparisons, arrays, names, min_total)))
+                    summed = _summed_in_sql(con, run, comparisons, arrays, scales, first_day, min_total, day_sums)
+                    pending.append(pool.submit(rank, summed))
                 continue
             in_spans = f"feed_date between ?::date - {span - 1} and ?::date"
             con.execute(f"""
@@ -325,52 +328,31 @@ def _ranked_runs(con: duckdb.DuckDBPyConnection, read: list[tuple[dt.date, int]]
             yield from _listed(pending.popleft())
 
 
-def _summed_in_sql(con: duckdb.DuckDBPyConnection, comparisons: list[Comparison], arrays: dict[str, np.ndarray],
-                   scale_names: tuple[str, ...], min_total: int) -> Comparisons:
-    """The comparisons of a few days (``arrays`` as ``_comparisons`` gives), their window and
-    baseline counts summed per term by one grouping query over their spans: a row for each term
-    with ``max(min_total, 1)`` papers in a comparison's two periods (a tested term; ``rank``
-    leaves out those whose share did not rise).
-
-    What a new day's run takes instead of reading its spans' counts row by row: on ten
-    synthetic years, the quarter scale's 273 days hold 6 million rows of 2.5 million terms,
-    and reading the rows of the 97,000 terms with enough papers (3.2 million), then ordering
-    them by day, took 1.5 s against 0.9 s for the sums.
-
-    The terms with enough papers are found first by grouping ``TERM_HASH``, a number, rather
-    than the strings of millions of terms used once or twice; then only their rows are summed
-    by their strings. Two terms sharing a hash only let each other through to that exact
-    grouping, which sums and checks each apart. The same ten-year day: 0.82-0.84 s against
-    1.06-1.09 s grouping the strings of every term (2026-12-06, runs interleaved, the same sums)."""
+def _summed_in_sql(con: duckdb.DuckDBPyConnection, run: list[dt.date], comparisons: list[Comparison],
+                   arrays: dict[str, np.ndarray], scales: tuple[Scale, ...], first_day: dt.date, min_total: int,
+                   day_sums: DaySums) -> Comparisons:
+    """The comparisons of a run of a few days (``arrays`` as ``_comparisons`` gives), their window
+    and baseline counts summed per term in SQL: a term is tested in a comparison when it has
+    ``max(min_total, 1)`` papers in its two periods (``rank`` leaves out those whose share did
+    not rise). A run of one day (a new day's) is summed at every scale by ``day_sums``, which
+    continues from the last new day's sums when it can; a longer run by ``summed_terms``."""
     at_least = max(min_total, 1)
-    sums, params = [], []
-    for index, comparison in enumerate(comparisons):
-        window_first = comparison.day - dt.timedelta(days=comparison.window_days - 1)
-        baseline_first = window_first - dt.timedelta(days=comparison.baseline_days)
-        for name, first, last in (("window", window_first, comparison.day),
-                                  ("baseline", baseline_first, window_first - dt.timedelta(days=1))):
-            sums.append(f"sum(case when feed_date between ? and ? then papers else 0 end)::integer as {name}_{index}")
-            params += [first, last]
-    first = min(c.day - dt.timedelta(days=c.window_days + c.baseline_days - 1) for c in comparisons)
-    last = max(c.day for c in comparisons)
-    table = con.execute(f"""
-        with enough as (
-            select {TERM_HASH} as term_hash from term_daily_counts where feed_date between ? and ?
-            group by term_hash having sum(papers) >= {at_least}
-        )
-        select kind, term, {", ".join(sums)} from term_daily_counts
-        where feed_date between ? and ? and {TERM_HASH} in (select term_hash from enough)
-        group by kind, term having sum(papers) >= {at_least}
-    """, [first, last, *params, first, last]).to_arrow_table()
+    if len(run) == 1:
+        history = (run[0] - first_day).days + 1
+        table = day_sums.summed(con, [Comparison(run[0], *scale.lengths_on(history)) for scale in scales], at_least)
+        periods = arrays["scale"].tolist()  # the columns of each comparison's scale
+    else:
+        table = summed_terms(con, comparisons, at_least)
+        periods = list(range(len(comparisons)))
     tested = np.zeros(len(comparisons), dtype=np.int64)
     found: list[list[tuple[np.ndarray, ...]]] = []
-    for index in range(len(comparisons)):
-        window, baseline = (table[f"{name}_{index}"].to_numpy() for name in ("window", "baseline"))
+    for index, period in enumerate(periods):
+        window, baseline = (table[f"{name}_{period}"].to_numpy() for name in ("window", "baseline"))
         hit = np.flatnonzero(window.astype(np.int64) + baseline >= at_least)
         tested[index] = len(hit)
         found.append([(hit.astype(np.int32), window[hit], baseline[hit])])
     return _to_rank(arrays, gathered_counts(found, tested), table["kind"].to_numpy(zero_copy_only=False),
-                    table["term"].to_numpy(zero_copy_only=False), scale_names)
+                    table["term"].to_numpy(zero_copy_only=False), tuple(scale.name for scale in scales))
 
 
 def _to_rank(arrays: dict[str, np.ndarray], counts: WindowedCounts, kinds: np.ndarray, texts: np.ndarray,
