@@ -63,6 +63,21 @@ def test_one_run_over_the_sample_days_fills_every_table(sample_feed: Feed):
     assert stats == (entries, 5, dumps, papers + 1)  # 2403.00528 is new for both sources on 03-04
 
 
+def test_the_papers_step_shows_the_merged_papers_its_run_rebuilt(sample_feed: Feed):
+    day = dt.date(2024, 3, 11)
+    assert sample_feed.materialize(SAMPLE_START, day - dt.timedelta(days=1)).success
+    assert sample_feed.materialize(day).success
+    merged = "(len(sources) > 1 or len(match_rules) > 1)"
+    everywhere = {row[0] for row in sample_feed.query(f"select paper_id from papers where {merged}")}
+    listed = {row[0] for row in sample_feed.query(
+        f"select paper_id from papers where {merged} and paper_id in "
+        "(select paper_id from paper_appearances where feed_date = ?)", [day])}
+    assert listed and listed < everywhere  # the day's run rebuilt some merged papers, not all
+    record = sample_feed.instance.fetch_materializations(dg.AssetKey("papers"), limit=1).records[0]
+    shown = record.asset_materialization.metadata["merged_papers_rebuilt"].value
+    assert {paper for paper in everywhere if paper in shown} == listed
+
+
 def test_running_the_same_days_again_changes_nothing(sample_feed: Feed):
     sample_feed.materialize(SAMPLE_START, SAMPLE_END)
     first = sample_feed.snapshot(exclude=())

@@ -49,15 +49,21 @@ def papers(warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.write(con):
             refresh = refresh_papers(con)
         total = con.execute("select count(*) from papers").fetchone()[0]
-        merged = con.execute("""
+        # the papers this run rebuilt (the ids its write recorded), not the whole table: the same
+        # ten papers every day on a long history, and a scan of every paper's lists (0.07 s on
+        # ten synthetic years)
+        rebuilt = "true" if refresh.full else """paper_id in (
+            select paper_id from table_changes where table_name = 'papers'
+            and version = (select max(version) from warehouse_writes where writer = 'papers'))"""
+        merged = con.execute(f"""
             select paper_id, title, n_appearances, sources, match_rules from papers
-            where len(sources) > 1 or len(match_rules) > 1
+            where {rebuilt} and (len(sources) > 1 or len(match_rules) > 1)
             order by n_appearances desc, paper_id limit 10
         """).df()
     return dg.MaterializeResult(metadata={
         "dagster/row_count": total,
         **refresh_metadata(refresh, "papers"),
-        "merged_papers_preview": markdown_table(merged),
+        "merged_papers_rebuilt": markdown_table(merged),
     })
 
 
