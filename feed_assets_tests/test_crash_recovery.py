@@ -22,7 +22,8 @@ DAGSTER = Path(sys.executable).parent / "dagster"
 # every step of the job, in the order the in-process executor runs them
 STEPS = ("raw_dumps", "parsed_entries", "papers", "daily_feed_stats", "term_daily_counts", "trending_terms",
          "term_bursts", "top_papers", "author_activity", "category_trends")
-BOOKKEEPING = {"warehouse_writes", "table_changes", "reader_progress"}
+# versions and progress, and the last new day's trend sums: kept by a run of one day only
+BOOKKEEPING = {"warehouse_writes", "table_changes", "reader_progress", "trend_term_sums"}
 VOLATILE = {"raw_dumps": ("stored_at",), "fetch_log": ("fetched_at",)}
 
 

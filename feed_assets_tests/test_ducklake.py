@@ -38,8 +38,9 @@ from feed_assets_tests.lake_servers import S3Server, lake_environment, running_p
 # written by a run, not derived from the data: left out when two warehouses are compared
 RUN_DEPENDENT_COLUMNS = {"raw_dumps": ("stored_at",), "fetch_log": ("fetched_at",)}
 # the write path's bookkeeping: versions and progress depend on the readers there are (the
-# file's query copy is one), not on the data
-BOOKKEEPING_TABLES = ("warehouse_writes", "table_changes", "reader_progress")
+# file's query copy is one), not on the data; and the last new day's trend sums, kept by a
+# run of one day only (which of two backfills ran last decides whether there are any)
+BOOKKEEPING_TABLES = ("warehouse_writes", "table_changes", "reader_progress", "trend_term_sums")
 
 
 def _fresh_connection(folder: Path) -> duckdb.DuckDBPyConnection:
