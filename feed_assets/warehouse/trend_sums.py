@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from feed_assets.trends.windows import Comparison
-from feed_assets.warehouse.writes import registered
+from feed_assets.warehouse.writes import days_params, in_days, registered
 
 # a term as a 64-bit number, by which ``summed_terms`` first finds the terms with enough papers
 # (two terms may share one: they are then summed apart, by their text)
@@ -103,9 +103,6 @@ def continued_sums(con: duckdb.DuckDBPyConnection, kept_day: dt.date, comparison
     periods = [("span", *span), *_periods(comparisons)]
     changes, change_params, read_days = [], [], set()
     for index, (_, first, last) in enumerate(periods):
-        if first > last:  # an empty period (a scale with nothing to compare yet) stays empty
-            changes.append(f"0 as change_{index}")
-            continue
         entered = (last - dt.timedelta(days=days - 1), last)
         left = (first - dt.timedelta(days=days), first - dt.timedelta(days=1))
         changes.append(f"(sum(case when feed_date between ? and ? then papers else 0 end) "
@@ -117,15 +114,13 @@ def continued_sums(con: duckdb.DuckDBPyConnection, kept_day: dt.date, comparison
                      for index, name in enumerate(names))
     kept_sums = con.execute(f"""
         with changed as (
-            select kind, term, {", ".join(changes)} from term_daily_counts
-            where feed_date between list_min(?::date[]) and list_max(?::date[])
-              and feed_date in (select unnest(?::date[]))
+            select kind, term, {", ".join(changes)} from term_daily_counts where {in_days()}
             group by kind, term
         )
         select * from (
             select k.kind, k.term, {kept} from {SUMS_TABLE} k left join changed c using (kind, term)
         ) where span_papers >= {at_least}
-    """, [*change_params, *[sorted(read_days)] * 3]).to_arrow_table()
+    """, [*change_params, *days_params(read_days)]).to_arrow_table()
     # a second query, not a union with the first: DuckDB 1.5.5 never returned the rows of the
     # union of the two (their count it did)
     entered_sums = con.execute(f"""

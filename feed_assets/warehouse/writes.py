@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -100,14 +100,15 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table | pd.
     return len(rows)
 
 
-def _in_days(column: str = "feed_date") -> str:
+def in_days(column: str = "feed_date") -> str:
     """A filter on a list of days bound as one parameter, with its bounds first so that DuckDB
     skips the row groups outside them (zone maps)."""
     return (f"{column} between list_min(?::date[]) and list_max(?::date[]) "
             f"and {column} in (select unnest(?::date[]))")
 
 
-def _days_params(days: Sequence[dt.date]) -> list:
+def days_params(days: Iterable[dt.date]) -> list:
+    """The parameters of ``in_days`` for ``days``."""
     listed = sorted(set(days))
     return [listed, listed, listed]
 
@@ -178,13 +179,13 @@ def replace_entries(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], app
     here), ``rejections`` the columns of ``rejected_entries``. Every row must fall on one of
     ``days``; a day with no rows is emptied.
     """
-    days_params = _days_params(days)
+    listed_days = days_params(days)
     appearances_version = next_version(con, "paper_appearances")
     con.execute(f"""
         create or replace temp table removed_appearances as
-        select feed_date, paper_id, title_key, abstract_key from paper_appearances where {_in_days()}
-    """, days_params)
-    con.execute(f"delete from paper_appearances where {_in_days()}", days_params)
+        select feed_date, paper_id, title_key, abstract_key from paper_appearances where {in_days()}
+    """, listed_days)
+    con.execute(f"delete from paper_appearances where {in_days()}", listed_days)
     with registered(con, "incoming_appearances", appearances):
         resolve_identities(con, incoming="incoming_appearances", removed="removed_appearances")
         con.execute("""
@@ -207,7 +208,7 @@ def replace_entries(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], app
 
     rejections_version = next_version(con, "rejected_entries")
     record_changes(con, rejections_version, "rejected_entries",
-                   "select unnest(?::date[]) as day, null as paper_id", [days_params[0]])
-    con.execute(f"delete from rejected_entries where {_in_days()}", days_params)
+                   "select unnest(?::date[]) as day, null as paper_id", [listed_days[0]])
+    con.execute(f"delete from rejected_entries where {in_days()}", listed_days)
     insert_rows(con, "rejected_entries", rejections)
-    return EntriesWrite(len(days_params[0]), len(appearances), len(rejections), reresolved)
+    return EntriesWrite(len(listed_days[0]), len(appearances), len(rejections), reresolved)
