@@ -12,16 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: render to PNG only
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.font_manager import FontProperties  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.textpath import text_to_path  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Patch
+from matplotlib.textpath import text_to_path
 
 PANEL_WIDTH = 5.2  # inches, a panel per scale
 FIGURE_HEIGHT = 6.0
@@ -34,29 +31,28 @@ def render_rising_terms_chart(lists: pd.DataFrame, day: dt.date, scales: list[st
     """PNG of the day's lists: ``lists`` has ``scale, rank, term, significant, window_share,
     baseline_share, window_count, baseline_count, window_days, baseline_days`` (shares in 0..1),
     the rows to draw of each scale; ``scales`` gives the panels' order."""
-    figure = plt.figure(figsize=(PANEL_WIDTH * len(scales), FIGURE_HEIGHT), dpi=100)
-    try:
-        for index, scale in enumerate(scales):
-            rows = lists[lists["scale"] == scale].sort_values("rank")
-            title = _panel(figure.add_axes(_panel_box(index, len(scales), _labels(rows))), rows, scale)
-            # centred over the panel's share of the width, which is wider than its bars
-            figure.text((index + 0.5) / len(scales), 0.905, title, ha="center", fontsize=11)
-        figure.suptitle(f"Rising terms on {day}: share of new papers using each term, recent window vs before",
-                        fontsize=13)
-        figure.legend(handles=[
-            Patch(color=SIGNIFICANT[0], label="in the window: significant (*)"),
-            Patch(color=SIGNIFICANT[1], label="in the baseline before it"),
-            Patch(color=CANDIDATE[0], label="in the window: a candidate, not significant"),
-            Patch(color=CANDIDATE[1], label="in the baseline before it"),
-        ], loc="lower center", ncol=4, fontsize=9, frameon=False)
-        figure.text(0.5, 0.055, f"Terms ranked by how surely their share rose (a cautious estimate: few papers "
-                                f"rank lower). Terms marked * pass a false discovery rate of {fdr:.0%} over all "
-                                f"of the day's terms and scales.", ha="center", fontsize=9, color="#444444")
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(figure)
+    # a Figure of its own, not pyplot's: no global figure registry to close, no GUI backend to
+    # load (savefig draws it with Agg), safe to draw from any thread
+    figure = Figure(figsize=(PANEL_WIDTH * len(scales), FIGURE_HEIGHT), dpi=100)
+    for index, scale in enumerate(scales):
+        rows = lists[lists["scale"] == scale].sort_values("rank")
+        title = _panel(figure.add_axes(_panel_box(index, len(scales), _labels(rows))), rows, scale)
+        # centred over the panel's share of the width, which is wider than its bars
+        figure.text((index + 0.5) / len(scales), 0.905, title, ha="center", fontsize=11)
+    figure.suptitle(f"Rising terms on {day}: share of new papers using each term, recent window vs before",
+                    fontsize=13)
+    figure.legend(handles=[
+        Patch(color=SIGNIFICANT[0], label="in the window: significant (*)"),
+        Patch(color=SIGNIFICANT[1], label="in the baseline before it"),
+        Patch(color=CANDIDATE[0], label="in the window: a candidate, not significant"),
+        Patch(color=CANDIDATE[1], label="in the baseline before it"),
+    ], loc="lower center", ncol=4, fontsize=9, frameon=False)
+    figure.text(0.5, 0.055, f"Terms ranked by how surely their share rose (a cautious estimate: few papers "
+                            f"rank lower). Terms marked * pass a false discovery rate of {fdr:.0%} over all "
+                            f"of the day's terms and scales.", ha="center", fontsize=9, color="#444444")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def _labels(rows: pd.DataFrame) -> list[tuple[str, bool]]:
@@ -79,7 +75,7 @@ def _panel_box(index: int, panels: int, labels: list[tuple[str, bool]]) -> tuple
             (PANEL_WIDTH - left - right) / (panels * PANEL_WIDTH), 0.72)
 
 
-def _panel(axis: plt.Axes, rows: pd.DataFrame, scale: str) -> str:
+def _panel(axis: Axes, rows: pd.DataFrame, scale: str) -> str:
     """One scale's bars, the strongest term on top; returns the panel's title."""
     if rows.empty:
         axis.text(0.5, 0.5, "no list on this day\n(no papers to compare with)", ha="center", va="center",
