@@ -20,7 +20,7 @@ from tabulate import tabulate
 from feed_assets.parsing import UnknownFormatError
 from feed_assets.partitions import daily_partitions, partition_days, span_text
 from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse
-from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_day
+from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_days
 from feed_assets.warehouse.changes import pull
 from feed_assets.warehouse.memory import give_back_freed_memory
 from feed_assets.warehouse.parse_pool import DumpParser, StoredDump, day_batches
@@ -102,19 +102,18 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     slots: list[dict] = []
     dumps: list[dict] = []
     fetch_log: list[dict] = []
+    inbox_days = (collect_inbox_days(store, storage.inbox_dir, data_dir, days) if "inbox" in sources.enabled
+                  else [None] * len(days))
     with ExitStack() as stack:
         fetchers = {name: stack.enter_context(resource.fetcher()) for name, resource in http_sources}
         apis = {name: resource.api() for name, resource in http_sources}
-        for index, day in enumerate(days, start=1):
-            if "inbox" in sources.enabled:
-                try:
-                    rows = collect_inbox_day(store, storage.inbox_dir, data_dir, day)
-                except UnknownFormatError as error:
-                    failures.append((day, str(error)))
-                    context.log.error(f"{day}: inbox not loaded: {error}")
-                else:
-                    slots.append({"feed_date": day, "channel": INBOX_CHANNEL, "source": None})
-                    dumps += rows
+        for index, (day, rows) in enumerate(zip(days, inbox_days), start=1):
+            if isinstance(rows, UnknownFormatError):
+                failures.append((day, str(rows)))
+                context.log.error(f"{day}: inbox not loaded: {rows}")
+            elif rows is not None:
+                slots.append({"feed_date": day, "channel": INBOX_CHANNEL, "source": None})
+                dumps += rows
             for name, _ in http_sources:
                 if (day, name) in fetched_before:
                     continue

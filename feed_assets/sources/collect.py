@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from feed_assets.sources.raw_store import RawStore, StoredBytes
 
 INBOX_CHANNEL = "inbox"
 HTTP_CHANNEL = "http"
+# days of an inbox collected at once: much of a day's time is reading its files and the raw
+# store's fsync, which wait on the disk without holding the GIL. The 584 days of ../shared/data
+# (460 files, 50 MiB) into an empty raw store: 0.38-0.40 s with 4 threads, 0.45-0.47 s with 8,
+# 0.57 s one day at a time (2026-12-06)
+INBOX_THREADS = 4
 
 
 def dump_row(day: dt.date, channel: str, origin: str, fmt: str, stored: StoredBytes, data_dir: Path) -> dict:
@@ -38,6 +44,20 @@ def collect_inbox_day(store: RawStore, inbox_dir: Path, data_dir: Path, day: dt.
     formats = [detect_format(file.data, file.origin) for file in files]
     return [dump_row(day, INBOX_CHANNEL, file.origin, fmt, store.put(file.data), data_dir)
             for file, fmt in zip(files, formats)]
+
+
+def collect_inbox_days(store: RawStore, inbox_dir: Path, data_dir: Path,
+                       days: Sequence[dt.date]) -> list[list[dict] | UnknownFormatError]:
+    """``collect_inbox_day`` for each day, ``INBOX_THREADS`` days at once: each day's rows, or
+    the error that left it out, in the order of ``days``."""
+    def collect(day: dt.date) -> list[dict] | UnknownFormatError:
+        try:
+            return collect_inbox_day(store, inbox_dir, data_dir, day)
+        except UnknownFormatError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=INBOX_THREADS) as pool:
+        return list(pool.map(collect, days))
 
 
 @dataclass
