@@ -25,7 +25,7 @@ from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_wareh
 from feed_assets.warehouse.connection import conflict_retries, drop_temporary_tables, prepare
 from feed_assets.warehouse.lake_lock import LakeBusy, LakeWriterLock, commit_lock
 from feed_assets.warehouse.memory import give_back_freed_memory
-from feed_assets.warehouse.publish import publish_changes
+from feed_assets.warehouse.publish import BackgroundPublisher, publish_changes
 from feed_assets.warehouse.writes import transaction
 
 WAREHOUSE_FILE = "feed.duckdb"
@@ -178,12 +178,18 @@ class Warehouse(dg.ConfigurableResource):
     _shared_lock: LakeWriterLock | None = PrivateAttr(default=None)
     _published_at: float = PrivateAttr(default=-math.inf)
     _unpublished: bool = PrivateAttr(default=False)
+    _publisher: BackgroundPublisher | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._in_run = True
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        self._close_shared()
+        try:
+            self._close_shared()
+        finally:
+            if self._publisher is not None:
+                self._publisher.close()
+                self._publisher = None
 
     @property
     def data_dir(self) -> Path:
@@ -216,15 +222,18 @@ class Warehouse(dg.ConfigurableResource):
         if self._shared is None:
             self._shared, self._shared_lock = self._open()
         try:
-            with self._publications(self._shared):
+            with self._publications(self._shared, until_reopened=reopen_after):
                 yield self._shared
         except BaseException:
-            self._close_shared()
+            self._close_shared(publication_errors=False)
             raise
         drop_temporary_tables(self._shared)
         if not self.catalog:
             # what the step wrote goes into the file now, as a close would have done: until a
-            # checkpoint DuckDB holds it in memory too (a ten-year backfill ran out of its 1 GB)
+            # checkpoint DuckDB holds it in memory too (a ten-year backfill ran out of its 1 GB).
+            # A publication still running does not stop it: DuckDB 1.5.5 refuses a checkpoint
+            # only while another transaction has updated rows, and a publication only deletes
+            # and inserts its progress
             self._shared.execute("checkpoint")
         if reopen_after:
             self._close_shared()
@@ -232,6 +241,8 @@ class Warehouse(dg.ConfigurableResource):
         give_back_freed_memory()
         if reopen_after:
             self._shared, self._shared_lock = self._open()
+            if self._unpublished:  # on the new connection, while the next step goes on
+                self._publish(self._shared)
 
     def _open(self, writer_lock: bool = True) -> tuple[duckdb.DuckDBPyConnection, LakeWriterLock | None]:
         """A prepared connection, and on a DuckLake the writer lock it holds until it closes
@@ -272,10 +283,21 @@ class Warehouse(dg.ConfigurableResource):
             raise WarehouseLockedError(f"the lake {lake.metadata!r}: {error}; another process is committing. "
                                        "Run again.") from error
 
-    def _close_shared(self) -> None:
+    def _close_shared(self, publication_errors: bool = True) -> None:
+        """Close the run's connection, once the query copy's publication on it is done; its
+        error is raised, unless ``publication_errors`` is false (the block failed already: the
+        changes it did not publish stay in the change log, for the next publication)."""
         if self._shared is not None:
             con, lock, self._shared, self._shared_lock = self._shared, self._shared_lock, None, None
-            _close(con, lock)
+            try:
+                if self._publisher is not None:
+                    try:
+                        self._publisher.wait()
+                    except Exception:
+                        if publication_errors:
+                            raise
+            finally:
+                _close(con, lock)
 
     @contextmanager
     def write(self, con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -294,17 +316,35 @@ class Warehouse(dg.ConfigurableResource):
             self._unpublished = True
 
     def _publish(self, con: duckdb.DuckDBPyConnection) -> None:
-        publish_changes(con, self.data_dir)
+        """Bring the query copy up to date with what ``con`` committed. On the run's connection
+        that is done on a thread of its own (``BackgroundPublisher``) while the run goes on: the
+        next publication, and closing the connection (the run's end), wait for it. Elsewhere at
+        once, after any publication still running (two at once would both move its progress)."""
+        if self._in_run and con is self._shared:
+            if self._publisher is None:
+                self._publisher = BackgroundPublisher(self.data_dir)
+            self._publisher.start(con)
+        else:
+            if self._publisher is not None:
+                self._publisher.wait()
+            publish_changes(con, self.data_dir)
         self._published_at, self._unpublished = time.monotonic(), False
 
     @contextmanager
-    def _publications(self, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    def _publications(self, con: duckdb.DuckDBPyConnection, until_reopened: bool = False) -> Iterator[None]:
         """A ``connection`` block: when it ends, what it committed since its last publication is
         published, and the next block starts afresh (its first write publishes at once). After
-        an error the commits not yet published are published by the next write, as after a crash."""
+        an error the commits not yet published are published by the next write, as after a crash.
+
+        ``until_reopened``: a block whose connection is closed and opened again when it ends
+        (``reopen_after``): its first write waits the interval like the others, and what is left
+        is published by ``connection`` once the connection is open again, so that the close does
+        not wait for a publication just begun (``term_daily_counts``' month files, 0.3 s on P1)."""
+        if until_reopened:
+            self._published_at = time.monotonic()
         try:
             yield
-            if self._unpublished:
+            if self._unpublished and not until_reopened:
                 self._publish(con)
         finally:
             self._published_at = -math.inf

@@ -178,3 +178,132 @@ def test_a_failed_copy_renames_none_of_its_tables_months_leaves_no_scratch_and_i
     assert sorted(path.name for path in folder.glob("2024-*.parquet")) == ["2024-01.parquet", "2024-02.parquet",
                                                                           "2024-03.parquet"]
     assert _published_days(tmp_path) == days
+
+
+def _two_step_job(database: Path, days: tuple[dt.date, dt.date]):
+    """Two assets that each commit one day of a published table in a block of their own, as a
+    run's steps do, on a real Dagster run's warehouse resource."""
+    import dagster as dg
+
+    @dg.asset
+    def first_day(warehouse: Warehouse) -> None:
+        with warehouse.connection() as con, warehouse.write(con):
+            _count_new_papers(con, days[0], 5)
+
+    @dg.asset(deps=[first_day])
+    def second_day(warehouse: Warehouse) -> None:
+        with warehouse.connection() as con, warehouse.write(con):
+            _count_new_papers(con, days[1], 6)
+
+    return lambda: dg.materialize([first_day, second_day], resources={"warehouse": Warehouse(database=str(database))},
+                                  raise_on_error=False)
+
+
+def test_in_a_run_the_copy_is_published_on_a_thread_of_its_own_and_is_whole_when_the_run_ends(tmp_path, monkeypatch):
+    import threading
+
+    from feed_assets.warehouse import publish
+
+    threads = []
+    publish_changes = publish.publish_changes
+
+    def recording(con, data_dir):
+        threads.append(threading.current_thread().name)
+        return publish_changes(con, data_dir)
+
+    monkeypatch.setattr(publish, "publish_changes", recording)
+    days = (dt.date(2024, 3, 1), dt.date(2024, 3, 2))
+    assert _two_step_job(tmp_path / "feed.duckdb", days)().success
+    assert len(threads) == 2 and all(name.startswith("query-copy") for name in threads), threads
+    assert _published_days(tmp_path) == list(days)  # the run's end waited for the last one
+
+
+def test_a_publication_that_fails_in_the_background_fails_the_step_after_it_and_loses_no_day(tmp_path, monkeypatch):
+    """The first step's publication fails on its thread: the second step, whose own publication
+    waits for it first, fails with that error (its commit stands); the next write publishes both days.
+    When the run's last publication fails, the run's end reports it (a failed resource
+    teardown, an error in the run's log), and the next write publishes it too."""
+    from feed_assets.warehouse import publish
+
+    copy_month, failures = publish._copy_month, []
+
+    def failing(cursor, table, column, month, path):
+        if table.endswith('"trend_day_totals"') and len(failures) < 1:
+            failures.append(month)
+            raise duckdb.IOException("No space left on device")
+        copy_month(cursor, table, column, month, path)
+
+    monkeypatch.setattr(publish, "_copy_month", failing)
+    days = (dt.date(2024, 3, 1), dt.date(2024, 3, 2))
+    result = _two_step_job(tmp_path / "feed.duckdb", days)()
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    assert failure.step_key == "second_day"
+    assert "query copy" in str(failure.step_failure_data.error) and "No space left" in str(failure.step_failure_data.error)
+    assert not (tmp_path / "query.duckdb").exists()  # nothing was published
+    warehouse = Warehouse(database=str(tmp_path / "feed.duckdb"))
+    with warehouse.connection() as con, warehouse.write(con):
+        pass
+    assert _published_days(tmp_path) == list(days)  # both commits stood; the next write published them
+
+    failures.clear()
+    later = (dt.date(2024, 3, 3), dt.date(2024, 3, 4))
+    copy_month_calls = []
+
+    def failing_last(cursor, table, column, month, path):
+        copy_month_calls.append(month)
+        if table.endswith('"trend_day_totals"') and len(copy_month_calls) > 1 and not failures:
+            failures.append(month)
+            raise duckdb.IOException("No space left on device")
+        copy_month(cursor, table, column, month, path)
+
+    monkeypatch.setattr(publish, "_copy_month", failing_last)
+    result = _two_step_job(tmp_path / "feed.duckdb", later)()
+    assert result.success and failures
+    assert any(event.event_type_value == "ENGINE_EVENT" and "Teardown of resources" in event.message
+               for event in result.all_events)
+    assert _published_days(tmp_path)[-1] == later[0]
+    with warehouse.connection() as con, warehouse.write(con):
+        pass
+    assert _published_days(tmp_path) == [*days, *later]
+
+
+def test_a_step_ends_with_its_checkpoint_while_the_publication_is_still_recording_its_progress(
+        tmp_path, monkeypatch):
+    """The run's next step does not wait for the copy: a block's end checkpoints the file while
+    the publication of its write is still open, caught between deleting its progress and
+    committing (what DuckDB would refuse a checkpoint for is another transaction's updates)."""
+    import threading
+
+    from feed_assets.warehouse import publish
+
+    written, go = threading.Event(), threading.Event()
+
+    def held_publication(con, data_dir):
+        con.begin()
+        con.execute("delete from reader_progress where reader = 'query_copy'")  # as Pull.done does first
+        con.execute("insert into reader_progress values ('query_copy', 'trend_day_totals', 1)")
+        written.set()
+        assert go.wait(timeout=60)
+        con.commit()
+        return 0
+
+    monkeypatch.setattr(publish, "publish_changes", held_publication)
+    warehouse = Warehouse(database=str(tmp_path / "feed.duckdb"))
+    with warehouse.connection() as con:
+        con.execute("insert into reader_progress values ('query_copy', 'trend_day_totals', 0)")
+    warehouse._in_run = True  # as setup_for_execution leaves it in a run
+    try:
+        with warehouse.connection() as con:
+            with warehouse.write(con):
+                _count_new_papers(con, dt.date(2024, 3, 1), 5)
+            assert written.wait(timeout=60)
+        assert not go.is_set()  # the block ended, and checkpointed, with the publication open
+        with warehouse.connection() as con:  # the next step reads, and sees the progress before it
+            assert con.execute("select version from reader_progress where reader = 'query_copy'").fetchall() == [(0,)]
+        go.set()
+    finally:
+        go.set()
+        warehouse.teardown_after_execution(None)
+    with warehouse.connection() as con:
+        assert con.execute("select version from reader_progress where reader = 'query_copy'").fetchall() == [(1,)]

@@ -31,7 +31,7 @@ import os
 import shutil
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -96,6 +96,63 @@ def publish_changes(con: duckdb.DuckDBPyConnection, data_dir: Path) -> int:
         changes.done(con)
     _ensure_query_database(con, Path(data_dir).resolve() / QUERY_DATABASE, root)
     return written
+
+
+class PublicationError(RuntimeError):
+    """A publication of the query copy failed (the warehouse's commits stand)."""
+
+
+class BackgroundPublisher:
+    """Publishes on a thread of its own, one publication at a time, so that a run's next step
+    goes on while the copy of the last one's commits is written (``resources.Warehouse`` in a
+    run). Each publication runs ``publish_changes`` on a cursor of the connection it is given:
+    its own transaction, which sees every commit made before it started.
+
+    ``start`` first waits for the publication before it; ``wait`` waits for the last one. Either
+    raises the error a publication ended with, so none is lost: the warehouse waits before it
+    closes the connection and at the end of the run. A publication only deletes and inserts
+    rows (its progress in the change log), so the checkpoint ending each step does not wait for
+    it (DuckDB refuses a checkpoint only while another transaction has updated rows)."""
+
+    def __init__(self, data_dir: Path):
+        self._data_dir = data_dir
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-copy")
+        self._running: Future[int] | None = None
+
+    def start(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Publish what ``con``'s database has committed, once the publication before is done."""
+        self.wait()
+        cursor = con.cursor()
+        try:
+            self._running = self._thread.submit(self._publish, cursor)
+        except BaseException:
+            cursor.close()
+            raise
+
+    def _publish(self, cursor: duckdb.DuckDBPyConnection) -> int:
+        try:
+            return publish_changes(cursor, self._data_dir)
+        finally:
+            cursor.close()
+
+    def wait(self) -> None:
+        """Wait for the last publication; raises ``PublicationError`` if it failed."""
+        running, self._running = self._running, None
+        if running is None:
+            return
+        try:
+            running.result()
+        except Exception as error:
+            raise PublicationError(f"publishing the query copy ({QUERY_DATABASE} and {PUBLISHED_DIR}/) failed: "
+                                   f"{type(error).__name__}: {error}. The warehouse holds the commits; their "
+                                   "days stay in the change log, and the next write publishes them") from error
+
+    def close(self) -> None:
+        """``wait``, then stop the thread."""
+        try:
+            self.wait()
+        finally:
+            self._thread.shutdown(wait=True)
 
 
 def published_months(folder: Path) -> list[dt.date]:
