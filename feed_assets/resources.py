@@ -157,8 +157,9 @@ class Warehouse(dg.ConfigurableResource):
     instead, or attach the lake.
 
     In a run, the steps share one connection, opened by the first step that asks for it and
-    closed when the run's resources are torn down (``term_daily_counts`` reopens it: see
-    ``connection``'s ``reopen_after``): its steps run one after another in one
+    closed when the run's resources are torn down, once the query copy's publication on it
+    is done (``term_daily_counts`` reopens it: see ``connection``'s ``reopen_after``): its steps
+    run one after another in one
     process (the definitions' executor), and opening the file and setting the session up
     cost some 30 ms a step. Each step still leaves it as it found it: its temporary tables
     are dropped, the file checkpointed and the memory it freed given back to the operating
@@ -302,9 +303,10 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def write(self, con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction on ``con``: committed whole or rolled back whole; once committed,
-        the query copy is brought up to date with it (the only place that publishes): at once,
-        unless the block's last publication is less than ``PUBLISH_EVERY_SECONDS`` old, in
-        which case when the ``connection`` block ends (or after a later write)."""
+        the query copy is brought up to date with it (the only place that publishes, ``_publish``:
+        in a run on a thread of its own): at once, unless the block's last publication is less
+        than ``PUBLISH_EVERY_SECONDS`` old, in which case when the ``connection`` block ends (or
+        after a later write)."""
         lake = parse_warehouse(self.catalog, self.lake_data_path)
         with transaction(con, None if lake is None else partial(self._commit_turn, lake)):
             yield con

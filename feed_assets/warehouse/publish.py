@@ -9,7 +9,8 @@ during runs too.
 The copy is published from one place: ``publish_changes``, which the warehouse resource
 calls right after a write commits (in a block of several writes, such as a long range's
 batches of entries, at most every ``PUBLISH_EVERY_SECONDS`` and once more when the block
-ends: ``resources.Warehouse.write``). It is a reader of the change log like any derived
+ends: ``resources.Warehouse.write``); in a run, on a thread of its own while the run goes on
+(``BackgroundPublisher``). It is a reader of the change log like any derived
 table: it rewrites the month files of exactly the days whose rows changed since it last
 published, with one ``COPY`` per month file, so a long backfill's copy advances
 as its writes commit, and a day's run costs what its month holds, whatever the history. Files
