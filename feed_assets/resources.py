@@ -225,8 +225,8 @@ class Warehouse(dg.ConfigurableResource):
         try:
             with self._publications(self._shared, until_reopened=reopen_after):
                 yield self._shared
-        except BaseException:
-            self._close_shared(publication_errors=False)
+        except BaseException as error:
+            self._close_shared(publication_errors=False, failed_block=error)
             raise
         drop_temporary_tables(self._shared)
         if not self.catalog:
@@ -244,6 +244,7 @@ class Warehouse(dg.ConfigurableResource):
             self._shared, self._shared_lock = self._open()
             if self._unpublished:  # on the new connection, while the next step goes on
                 self._publish(self._shared)
+                self._published_at = -math.inf  # the next block's first write publishes at once
 
     def _open(self, writer_lock: bool = True) -> tuple[duckdb.DuckDBPyConnection, LakeWriterLock | None]:
         """A prepared connection, and on a DuckLake the writer lock it holds until it closes
@@ -284,19 +285,22 @@ class Warehouse(dg.ConfigurableResource):
             raise WarehouseLockedError(f"the lake {lake.metadata!r}: {error}; another process is committing. "
                                        "Run again.") from error
 
-    def _close_shared(self, publication_errors: bool = True) -> None:
+    def _close_shared(self, publication_errors: bool = True, failed_block: BaseException | None = None) -> None:
         """Close the run's connection, once the query copy's publication on it is done; its
-        error is raised, unless ``publication_errors`` is false (the block failed already: the
-        changes it did not publish stay in the change log, for the next publication)."""
+        error is raised, unless ``publication_errors`` is false (the block failed already, with
+        ``failed_block``, which then carries it as a note: the changes it did not publish stay
+        in the change log, for the next publication)."""
         if self._shared is not None:
             con, lock, self._shared, self._shared_lock = self._shared, self._shared_lock, None, None
             try:
                 if self._publisher is not None:
                     try:
                         self._publisher.wait()
-                    except Exception:
+                    except Exception as error:
                         if publication_errors:
                             raise
+                        if failed_block is not None:
+                            failed_block.add_note(f"The query copy's publication failed too: {error}")
             finally:
                 _close(con, lock)
 
@@ -339,11 +343,11 @@ class Warehouse(dg.ConfigurableResource):
         an error the commits not yet published are published by the next write, as after a crash.
 
         ``until_reopened``: a block whose connection is closed and opened again when it ends
-        (``reopen_after``): its first write waits the interval like the others, and what is left
-        is published by ``connection`` once the connection is open again, so that the close does
-        not wait for a publication just begun (``term_daily_counts``' month files, 0.3 s on P1)."""
+        (``reopen_after``): its writes are published by ``connection`` once the connection is
+        open again, so that the close does not wait for a publication just begun
+        (``term_daily_counts``' month files: 0.3 s on P1; its one write commits at its end)."""
         if until_reopened:
-            self._published_at = time.monotonic()
+            self._published_at = math.inf  # nothing published on this connection: see connection
         try:
             yield
             if self._unpublished and not until_reopened:

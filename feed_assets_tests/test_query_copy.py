@@ -307,3 +307,49 @@ def test_a_step_ends_with_its_checkpoint_while_the_publication_is_still_recordin
         warehouse.teardown_after_execution(None)
     with warehouse.connection() as con:
         assert con.execute("select version from reader_progress where reader = 'query_copy'").fetchall() == [(1,)]
+
+
+def test_a_reopened_blocks_writes_are_published_after_the_reopen_and_a_failed_block_notes_a_failed_publication(
+        tmp_path, monkeypatch):
+    """``reopen_after`` (term_daily_counts): the block's write is published on the connection
+    opened again, not on the one being closed (whose close would wait for it). A block that
+    fails while the publication before it failed too carries that error as a note."""
+    from feed_assets.warehouse import publish
+
+    events = []
+    publish_changes, open_connection = publish.publish_changes, Warehouse._open
+
+    def recording_publish(con, data_dir):
+        events.append("publish")
+        return publish_changes(con, data_dir)
+
+    def recording_open(self, *args, **kwargs):
+        events.append("open")
+        return open_connection(self, *args, **kwargs)
+
+    monkeypatch.setattr(publish, "publish_changes", recording_publish)
+    monkeypatch.setattr(Warehouse, "_open", recording_open)
+    # the block's one write coming after the interval, as ten years of term counts do (200 s)
+    monkeypatch.setattr(resources, "PUBLISH_EVERY_SECONDS", 0.0)
+    warehouse = Warehouse(database=str(tmp_path / "feed.duckdb"))
+    warehouse._in_run = True  # as setup_for_execution leaves it in a run
+    try:
+        with warehouse.connection(reopen_after=True) as con, warehouse.write(con):
+            _count_new_papers(con, dt.date(2024, 3, 1), 5)
+        warehouse._publisher.wait()
+        assert events == ["open", "open", "publish"]  # nothing published before the close and the reopen
+        assert _published_days(tmp_path) == [dt.date(2024, 3, 1)]
+
+        def failing(con, data_dir):
+            raise OSError("No space left on device")
+
+        monkeypatch.setattr(publish, "publish_changes", failing)
+        with warehouse.connection() as con, warehouse.write(con):
+            _count_new_papers(con, dt.date(2024, 3, 2), 6)
+        with pytest.raises(RuntimeError, match="stop") as raised, warehouse.connection():
+            raise RuntimeError("stop")
+        assert any("publication failed too" in note and "No space left" in note
+                   for note in getattr(raised.value, "__notes__", []))
+    finally:
+        warehouse.teardown_after_execution(None)
+    assert _published_days(tmp_path) == [dt.date(2024, 3, 1)]
