@@ -403,7 +403,27 @@ def backfill(days: str | None) -> None:
     click.echo("\n".join(check_lines(evaluations, expected)))
     if not result.success:
         raise click.ClickException(f"run {result.run_id} failed: its steps above, its whole log in the UI")
+    if teardown_errors := failed_teardowns(result.all_events):
+        # Dagster does not fail a run whose resources fail to close; for the warehouse that is
+        # the query copy's last publication (the tables themselves are committed)
+        raise click.ClickException(
+            f"run {result.run_id} wrote every table, but closing its resources failed: {'; '.join(teardown_errors)}. "
+            "query.duckdb may lag behind feed.duckdb until the next run's first write publishes it")
     click.echo(f"run {result.run_id} succeeded")
+
+
+def failed_teardowns(events: list[dg.DagsterEvent]) -> list[str]:
+    """The errors of a run's failed resource teardowns (engine events Dagster logs, not failures)."""
+    errors = []
+    for event in events:
+        data = event.event_specific_data if event.event_type_value == "ENGINE_EVENT" else None
+        error = getattr(data, "error", None)
+        if error is not None and "Teardown of resources" in (event.message or ""):
+            cause = error
+            while cause.cause is not None and cause.cls_name.startswith("Dagster"):  # the resource's own error
+                cause = cause.cause
+            errors.append(cause.message.strip())
+    return errors
 
 
 if __name__ == "__main__":

@@ -157,6 +157,31 @@ def test_backfill_is_one_run_one_line_per_step_and_says_which_warnings_are_expec
             sample.execute("select * from papers order by paper_id").fetchall()
 
 
+def test_backfill_says_so_when_the_runs_last_publication_of_the_query_copy_fails(
+        sample_warehouse, tmp_path, monkeypatch):
+    """The copy of the run's last write is published while the run ends; when that fails,
+    Dagster still marks the run a success (a failed resource teardown), so the command says
+    what failed and exits with an error; the next write publishes it."""
+    from feed_assets.warehouse import publish
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(sample_warehouse / "inbox", data_dir / "inbox")
+    monkeypatch.setenv("FEED_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    copy_month = publish._copy_month
+
+    def failing_bursts(cursor, table, column, month, path):  # term_bursts: the run's last write
+        if table.endswith('"term_bursts"'):
+            raise duckdb.IOException("No space left on device")
+        copy_month(cursor, table, column, month, path)
+
+    monkeypatch.setattr(publish, "_copy_month", failing_bursts)
+    result = CliRunner().invoke(main, ["backfill"])
+    assert result.exit_code == 1, result.output
+    assert "wrote every table, but closing its resources failed" in result.output
+    assert "No space left on device" in result.output and "query.duckdb may lag behind" in result.output
+
+
 def test_backfill_refuses_days_it_cannot_run(cli):
     assert "is not a day or a range" in cli("backfill", "2024-03-xx").output
     assert "ends before it starts" in cli("backfill", "2024-03-05...2024-03-01").output
