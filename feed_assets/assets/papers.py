@@ -7,6 +7,7 @@ import dagster as dg
 
 from feed_assets.assets.ingestion import markdown_table
 from feed_assets.resources import WAREHOUSE_POOL, Warehouse
+from feed_assets.warehouse.changes import last_written_papers
 from feed_assets.warehouse.derived import Refresh, refresh_daily_feed_stats, refresh_papers
 from feed_assets.warehouse.schema import column_schema_metadata
 
@@ -52,9 +53,7 @@ def papers(warehouse: Warehouse) -> dg.MaterializeResult:
         # the papers this run rebuilt (the ids its write recorded), not the whole table: the same
         # ten papers every day on a long history, and a scan of every paper's lists (0.07 s on
         # ten synthetic years)
-        rebuilt = "true" if refresh.full else """paper_id in (
-            select paper_id from table_changes where table_name = 'papers'
-            and version = (select max(version) from warehouse_writes where writer = 'papers'))"""
+        rebuilt = "true" if refresh.full else f"paper_id in ({last_written_papers('papers', 'papers')})"
         merged = con.execute(f"""
             select paper_id, title, n_appearances, sources, match_rules from papers
             where {rebuilt} and (len(sources) > 1 or len(match_rules) > 1)

@@ -76,6 +76,14 @@ def recorded_days(version: int) -> str:
     return f"select distinct day from pending_changes where version = {int(version)} and day is not null"
 
 
+def last_written_papers(writer: str, table: str) -> str:
+    """SQL of the papers (one column, ``paper_id``) that ``writer``'s last committed write
+    recorded as changed in ``table``; for what a step shows of its own write, once committed
+    (``drop_taken_in`` keeps them until the table's readers have taken them in)."""
+    return (f"select paper_id from table_changes where table_name = '{table}' and paper_id is not null "
+            f"and version = (select max(version) from warehouse_writes where writer = '{writer}')")
+
+
 def has_pending_writes(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the current transaction registered writes that ``file_changes`` has not filed yet."""
     return has_temporary_table(con, "pending_writes") and bool(
