@@ -30,8 +30,9 @@ from feed_assets.warehouse.trends import (
 )
 
 CHART_TERMS = 8  # terms per scale in the chart and the preview
-# matplotlib is loaded when a chart is drawn, not by every process that loads the definitions
-# (the CLI, the code server, each run's process): 0.3 s of their start
+# the chart's module: matplotlib is loaded by the step that draws the chart (during its refresh,
+# see trending_terms), not by every process that loads the definitions (the CLI, the code
+# server, each run's process): 0.3 s of their start
 CHART_MODULE = "feed_assets.reports.rising_terms_chart"
 
 trend_asset = dict(group_name="trends", **derived_table)
