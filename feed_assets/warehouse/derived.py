@@ -14,6 +14,7 @@ import duckdb
 
 from feed_assets.warehouse.changes import next_version, pull, record_changes, record_everything, recorded_days
 from feed_assets.warehouse.schema import sql_string
+from feed_assets.warehouse.unique_ids import fingerprint, record_write
 
 # How much a format is trusted for a paper's title, abstract and authors (lower is better).
 FORMAT_AUTHORITY: dict[str, int] = {
@@ -60,6 +61,7 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     """
     changes = pull(con, "papers", ["paper_appearances"])
     version = next_version(con, "papers")
+    ids_before = fingerprint(con, "papers", "paper_id")
     if changes.full:
         # every paper: no scope to match, and one change row telling the readers to rebuild
         con.execute("delete from papers")
@@ -88,6 +90,7 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
         days_sql = f"{recorded_days(version)} order by 1"
         con.execute("drop table papers_scope")
     days = [row[0] for row in con.execute(days_sql).fetchall()]
+    record_write(con, "papers", "paper_id", ids_before)
     changes.done(con)
     return Refresh(rebuilt, days, changes.full)
 

@@ -288,6 +288,22 @@ TABLE_LIST: tuple[Table, ...] = (
         _required("table_name", "varchar", "the table it reads"),
         _required("version", "bigint", "the last write whose changes it has taken in"),
     ), natural_key=("reader", "table_name")),
+    # bookkeeping of the id checks (see warehouse/unique_ids.py)
+    Table("write_fingerprints", "Each write of a table whose ids a check verifies (papers): the fingerprint of "
+          "its ids before and after the write, for the check to tell its writes from any other change.", (
+        _required("write_id", "uuid", "the write"),
+        _required("table_name", "varchar", "the table written"),
+        _required("rows_before", "bigint", "its rows before the write"),
+        _required("ids_before", "ubigint", "bit_xor of the hashes of its ids before the write"),
+        _required("rows_after", "bigint", "its rows after the write"),
+        _required("ids_after", "ubigint", "bit_xor of the hashes of its ids after the write"),
+    ), natural_key=("write_id",)),
+    Table("verified_fingerprints", "The fingerprint of a table's ids when a check last found them all distinct.", (
+        _required("check_name", "varchar", "the check"),
+        _required("table_name", "varchar", "the table checked"),
+        _required("row_count", "bigint", "its rows then"),
+        _required("ids_hash", "ubigint", "bit_xor of the hashes of its ids then"),
+    ), natural_key=("check_name", "table_name")),
 )
 
 TABLES: dict[str, Table] = {table.name: table for table in TABLE_LIST}
