@@ -6,11 +6,9 @@ writer lock."""
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import dagster as dg
-import duckdb
-import pandas as pd
 
 from feed_assets.assets.ingestion import NOT_LOADED, markdown_table
 from feed_assets.parsing import JsonProblem, load_json
@@ -171,8 +169,6 @@ def sources_are_not_empty_on_weekdays(warehouse: Warehouse) -> dg.AssetCheckResu
         """).df()
     return dg.AssetCheckResult(passed=empty.empty, severity=dg.AssetCheckSeverity.WARN, metadata={
         "empty_weekdays": len(empty), "days": markdown_table(empty)})
-
-
 
 
 # Each table's natural key (warehouse/schema.py) must be unique. A crash can never leave a
