@@ -327,7 +327,7 @@ class Warehouse(dg.ConfigurableResource):
         no change for readers (a check's own progress): committed whole or rolled back whole, and
         nothing to publish, so it does not wait for a publication still running.
         ``papers_have_unique_ids`` on a new day of 30 days of history: 0.18-0.20 s a step through
-        ``write``, 0.08-0.16 s so."""
+        ``write``, 0.06-0.16 s so."""
         with transaction(con):
             yield con
 
