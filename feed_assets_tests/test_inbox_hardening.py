@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -81,3 +83,24 @@ def test_a_refused_file_fails_its_day_by_name_and_the_other_days_load(feed, tmp_
     assert "2024-03-05: 2024-03-05/sneaky.txt: refused, it resolves outside the inbox" in message
     assert "secret" not in message
     assert feed.query("select feed_date from raw_dumps") == [(good,)]
+
+
+def test_bytes_stored_by_two_threads_at_once_keep_the_first_file_and_its_time(tmp_path, monkeypatch):
+    """Two threads storing the same bytes (days holding the same file, collected at once) both
+    find them absent, then write: the second must not replace the first, or the two rows of
+    ``raw_dumps`` would get different ``stored_at`` (and a re-run would change one of them)."""
+    store = RawStore(tmp_path / "raw")
+    first = store.put(b"the same dump on two days")
+    os.utime(first.path, (1_600_000_000, 1_600_000_000))  # an older time, to tell the files apart
+    path_exists, checked = Path.exists, []
+
+    def exists(path: Path) -> bool:  # the second thread looked before the first one's file was in place
+        if path == first.path and not checked:
+            checked.append(path)
+            return False
+        return path_exists(path)
+    monkeypatch.setattr(Path, "exists", exists)
+    second = store.put(b"the same dump on two days")
+    assert checked and second.path == first.path and second.stored_at == dt.datetime(2020, 9, 13, 12, 26, 40)
+    assert first.path.stat().st_mtime == 1_600_000_000
+    assert [p.name for p in first.path.parent.iterdir()] == [first.path.name]  # no temp file left

@@ -1,8 +1,10 @@
 """A content-addressed store for the raw bytes of every dump, kept forever.
 
 Bytes live at ``<root>/<sha256[:2]>/<sha256>``; writing is atomic (a temp file in the
-same folder, then a rename), so a reader never sees a partial file and storing the same
-bytes twice is a no-op.
+same folder, then a hard link to the final name), so a reader never sees a partial file and
+storing the same bytes twice is a no-op, even when two threads store them at once (``raw_dumps``
+collects several days at a time, and days can hold the same file): the link of the second
+fails as the file exists, so the first file, and its time, stay.
 """
 
 from __future__ import annotations
@@ -47,10 +49,12 @@ class RawStore:
                     tmp.write(data)
                     tmp.flush()
                     os.fsync(tmp.fileno())
-                os.replace(tmp_name, path)
-            except BaseException:
+                try:
+                    os.link(tmp_name, path)  # never replaces: another thread may have stored them meanwhile
+                except FileExistsError:
+                    pass
+            finally:
                 Path(tmp_name).unlink(missing_ok=True)
-                raise
         stored_at = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc).replace(tzinfo=None)
         return StoredBytes(sha256, path, len(data), stored_at)
 
