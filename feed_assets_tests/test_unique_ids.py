@@ -27,16 +27,16 @@ def con(tmp_path):
 def write(con, ids: list[str]) -> None:
     """A writer as ``refresh_papers`` is one: it records the ids it changes and its fingerprints."""
     with transaction(con):
-        before = fingerprint(con, "items", "paper_id")
+        before = fingerprint(con, "items")
         version = next_version(con, "items")
         record_changes(con, version, "items", "select ?::date as day, unnest(?::varchar[]) as paper_id", [DAY, ids])
         con.execute("insert into items select unnest(?::varchar[])", [ids])
-        record_write(con, "items", "paper_id", before)
+        record_write(con, "items", before)
 
 
 def check(con) -> IdCheck:
     with transaction(con):
-        return check_unique_ids(con, "items_are_unique", "items", "paper_id", examples=5)
+        return check_unique_ids(con, "items_are_unique", "items", examples=5)
 
 
 def repeated(checked: IdCheck) -> list[tuple[str, int]]:
@@ -104,4 +104,4 @@ def test_a_passing_check_keeps_the_fingerprint_it_verified_and_drops_the_writes_
     check(con)
     assert con.execute("select count(*) from write_fingerprints").fetchone()[0] == 0
     assert con.execute("select row_count, ids_hash from verified_fingerprints").fetchall() == [
-        fingerprint(con, "items", "paper_id")]
+        fingerprint(con, "items")]

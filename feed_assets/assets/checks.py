@@ -55,7 +55,7 @@ def days_checked(days: list[dt.date]) -> str:
                             "nothing but the writes of papers changed it (warehouse/unique_ids.py).")
 def papers_have_unique_ids(warehouse: Warehouse) -> dg.AssetCheckResult:
     with warehouse.connection() as con, warehouse.bookkeeping(con):
-        checked = check_unique_ids(con, "papers_have_unique_ids", "papers", "paper_id", examples=20)
+        checked = check_unique_ids(con, "papers_have_unique_ids", "papers", examples=20)
     return dg.AssetCheckResult(passed=checked.duplicates.empty, metadata={
         "duplicate_ids": len(checked.duplicates), "examples": markdown_table(checked.duplicates),
         "ids_checked": "all" if checked.whole_table else f"{checked.ids_checked} written since the last pass",

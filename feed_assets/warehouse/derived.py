@@ -61,7 +61,7 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
     """
     changes = pull(con, "papers", ["paper_appearances"])
     version = next_version(con, "papers")
-    ids_before = fingerprint(con, "papers", "paper_id")
+    ids_before = fingerprint(con, "papers")
     if changes.full:
         # every paper: no scope to match, and one change row telling the readers to rebuild
         con.execute("delete from papers")
@@ -90,7 +90,7 @@ def refresh_papers(con: duckdb.DuckDBPyConnection) -> Refresh:
         days_sql = f"{recorded_days(version)} order by 1"
         con.execute("drop table papers_scope")
     days = [row[0] for row in con.execute(days_sql).fetchall()]
-    record_write(con, "papers", "paper_id", ids_before)
+    record_write(con, "papers", ids_before)
     changes.done(con)
     return Refresh(rebuilt, days, changes.full)
 

@@ -30,18 +30,21 @@ import pandas as pd
 from feed_assets.warehouse.changes import pull
 
 Fingerprint = tuple[int, int]  # rows, bit_xor of the ids' hashes
+# the id the check groups: the column the change log records a table's changed papers by
+# (``table_changes.paper_id``), so the ids written since are those of the same column
+ID_COLUMN = "paper_id"
 
 
-def fingerprint(con: duckdb.DuckDBPyConnection, table: str, id_column: str) -> Fingerprint:
+def fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> Fingerprint:
     """The number of rows of ``table`` and the ``bit_xor`` of its ids' hashes (0 when empty)."""
-    rows, ids = con.execute(f"select count(*), coalesce(bit_xor(hash({id_column})), 0) from {table}").fetchone()
+    rows, ids = con.execute(f"select count(*), coalesce(bit_xor(hash({ID_COLUMN})), 0) from {table}").fetchone()
     return rows, ids
 
 
-def record_write(con: duckdb.DuckDBPyConnection, table: str, id_column: str, before: Fingerprint) -> None:
+def record_write(con: duckdb.DuckDBPyConnection, table: str, before: Fingerprint) -> None:
     """Record, in the writing transaction, that it took ``table`` from the fingerprint ``before``
     (taken at its start) to the one it has now (nothing when they are the same)."""
-    after = fingerprint(con, table, id_column)
+    after = fingerprint(con, table)
     if after != before:
         con.execute("insert into write_fingerprints values (gen_random_uuid(), ?, ?, ?, ?, ?)",
                     [table, *before, *after])
@@ -58,24 +61,23 @@ class IdCheck:
     ids_checked: int
 
 
-def check_unique_ids(con: duckdb.DuckDBPyConnection, check: str, table: str, id_column: str,
-                     examples: int) -> IdCheck:
+def check_unique_ids(con: duckdb.DuckDBPyConnection, check: str, table: str, examples: int) -> IdCheck:
     """Whether every id of ``table`` is distinct (call inside a write transaction: when they are,
     the check's progress and fingerprint move up to the table as it is now)."""
     changes = pull(con, check, [table])
-    now = fingerprint(con, table, id_column)
+    now = fingerprint(con, table)
     verified = con.execute("select row_count, ids_hash from verified_fingerprints where check_name = ? "
                            "and table_name = ?", [check, table]).fetchone()
     writes = con.execute("select write_id, rows_before, ids_before, rows_after, ids_after from write_fingerprints "
                          "where table_name = ?", [table]).fetchall()
     only_written = not changes.full and verified is not None and _leads_to(verified, writes, now)
     if only_written:
-        written = f"select distinct paper_id from ({changes.papers(table)})"
+        written = f"select distinct {ID_COLUMN} from ({changes.papers(table)})"
         ids_checked = con.execute(f"select count(*) from ({written})").fetchone()[0]
-        duplicates = duplicate_keys(con, table, (id_column,), f"{id_column} in ({written})", examples=examples)
+        duplicates = duplicate_keys(con, table, (ID_COLUMN,), f"{ID_COLUMN} in ({written})", examples=examples)
     else:
         ids_checked = now[0]
-        duplicates = duplicate_keys(con, table, (id_column,), examples=examples)
+        duplicates = duplicate_keys(con, table, (ID_COLUMN,), examples=examples)
     if duplicates.empty:
         changes.done(con)
         con.execute("delete from verified_fingerprints where check_name = ? and table_name = ?", [check, table])
