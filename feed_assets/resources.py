@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -23,8 +23,10 @@ from feed_assets.trends.bursts import BurstModel
 from feed_assets.trends.significance import TrendSettings, format_scales, parse_scales
 from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse
 from feed_assets.warehouse.connection import conflict_retries, drop_temporary_tables, prepare
+from feed_assets.warehouse import parse_pool
 from feed_assets.warehouse.lake_lock import LakeBusy, LakeWriterLock, commit_lock
 from feed_assets.warehouse.memory import give_back_freed_memory
+from feed_assets.warehouse.parse_pool import ParseAhead, StoredDump
 from feed_assets.warehouse.publish import BackgroundPublisher, publish_changes
 from feed_assets.warehouse.writes import transaction
 
@@ -51,6 +53,40 @@ class FeedStorage(dg.ConfigurableResource):
     @property
     def raw_store(self) -> RawStore:
         return RawStore(Path(self.data_dir) / "raw")
+
+
+class DumpParsing(dg.ConfigurableResource):
+    """A run's parsing of dumps across its steps: the dumps parsed ahead (``parse_ahead``), those
+    a long run stored, parsed by a worker process while Dagster records the storing step's
+    partitions, until the parsing step takes them (``ahead``); what is left is dropped, and its
+    files removed, when the run's resources are torn down. (Not part of ``FeedStorage``: a
+    resource with a teardown must be opened as a context manager, and the inbox sensor's
+    tests build their context with the storage alone.)"""
+
+    _in_run: bool = PrivateAttr(default=False)
+    _ahead: ParseAhead | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._in_run = True
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
+
+    def parse_ahead(self, load: Callable[[str], bytes], dumps: Sequence[StoredDump], run_days: int) -> int:
+        """In a run of at least ``AHEAD_MIN_DAYS`` days, start parsing ``dumps`` (just stored, their
+        bytes read by ``load``) in the background; how many dumps were handed over."""
+        if not self._in_run or run_days < parse_pool.AHEAD_MIN_DAYS or not dumps:
+            return 0
+        if self._ahead is None:
+            self._ahead = ParseAhead()
+        return self._ahead.start(load, dumps)
+
+    @property
+    def ahead(self) -> ParseAhead | None:
+        """What ``parse_ahead`` began, for the parsing step's ``DumpParser``."""
+        return self._ahead
 
 
 class HttpSettings(dg.ConfigurableResource):
@@ -416,6 +452,7 @@ def build_resources(data_dir: Path | None = None, sources: FeedSources | None = 
     folder = Path(data_dir) if data_dir else settings.data_dir()
     return {
         "storage": FeedStorage(data_dir=str(folder)),
+        "parsing": DumpParsing(),
         "warehouse": Warehouse(database=str(folder / WAREHOUSE_FILE),
                                lock_timeout_seconds=settings.lock_timeout_seconds(),
                                catalog=settings.warehouse(), lake_data_path=settings.lake_data_path(folder)),

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+from pathlib import Path
 
 import pytest
 
+from feed_assets.parsing.safe_json import JsonProblem
 from feed_assets.sample_data import generate_sample_inbox
 from feed_assets.warehouse import parse_pool
-from feed_assets.warehouse.parse_pool import DumpParser, StoredDump, day_batches
+from feed_assets.warehouse.parse_pool import DumpParser, ParseAhead, StoredDump, day_batches
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +112,121 @@ def test_bytes_missing_from_the_raw_store_cost_their_day_and_name_the_file(sampl
         assert parser._pool is not None
     assert str(store.path_for(lost.sha256)) in parsed.failed[lost.feed_date]
     assert parsed.loaded_days == sorted({dump.feed_date for dump in dumps} - {lost.feed_date})
+
+
+class _DiesInWorkers:
+    """A raw store ``load`` that ends any process but the one that made it (a worker that dies)."""
+
+    def __init__(self, blobs: dict[str, bytes]):
+        self.blobs, self.parent = blobs, os.getpid()
+
+    def __call__(self, sha256: str) -> bytes:
+        if os.getpid() != self.parent:
+            os._exit(3)
+        return self.blobs[sha256]
+
+
+def _first_batch_parsed(ahead: ParseAhead) -> int:
+    """Wait until the worker has parsed the first batch it was handed; its number of dumps."""
+    ahead._starter.join()
+    ahead._batches[0].future.result()
+    return len(ahead._batches[0].dumps)
+
+
+def test_dumps_parsed_ahead_are_taken_and_give_what_the_step_would_parse(sample_dumps):
+    dumps, blobs = sample_dumps
+    with DumpParser(blobs.__getitem__, workers=1) as parser:
+        alone = parser.parse(dumps)
+    ahead = ParseAhead(batch_bytes=3 * max(dump.size_bytes for dump in dumps))
+    try:
+        handed = ahead.start(blobs.__getitem__, dumps)
+        assert handed == len(dumps)
+        first = _first_batch_parsed(ahead)  # as when Dagster records partitions meanwhile
+        with DumpParser(blobs.__getitem__, workers=1, ahead=ahead) as parser:
+            taken = parser.parse(dumps)
+            assert parser.taken_ahead >= first  # the later batches: taken or parsed here
+    finally:
+        ahead.close()
+    assert _rows(taken) == _rows(alone) and taken.failed == alone.failed == {}
+    assert taken.loaded_days == alone.loaded_days and taken.page_dates == alone.page_dates
+
+
+def test_dumps_not_handed_over_or_of_another_origin_are_parsed_by_the_step(sample_dumps):
+    dumps, blobs = sample_dumps
+    renamed = [StoredDump(dump.feed_date, dump.sha256, dump.origin + ".copy", dump.size_bytes) for dump in dumps[:3]]
+    ahead = ParseAhead()
+    try:
+        ahead.start(blobs.__getitem__, renamed + dumps[3:6])
+        _first_batch_parsed(ahead)
+        with DumpParser(blobs.__getitem__, workers=1, ahead=ahead) as parser:
+            parsed = parser.parse(dumps)
+            assert parser.taken_ahead == 3  # dumps[3:6]; the renamed ones are not the same parse
+    finally:
+        ahead.close()
+    with DumpParser(blobs.__getitem__, workers=1) as parser:
+        assert _rows(parsed) == _rows(parser.parse(dumps))
+
+
+def test_a_worker_that_dies_costs_only_time(sample_dumps):
+    dumps, blobs = sample_dumps
+    load = _DiesInWorkers(blobs)
+    ahead = ParseAhead()
+    try:
+        assert ahead.start(load, dumps) == len(dumps)
+        with DumpParser(load, workers=1, ahead=ahead) as parser:
+            parsed = parser.parse(dumps)  # the worker died on its first dump: parsed here
+    finally:
+        ahead.close()
+    with DumpParser(blobs.__getitem__, workers=1) as parser:
+        assert _rows(parsed) == _rows(parser.parse(dumps))
+    assert parsed.failed == {}
+
+
+def test_closing_stops_the_worker_and_removes_its_files(sample_dumps):
+    dumps, blobs = sample_dumps
+    ahead = ParseAhead(batch_bytes=3 * max(dump.size_bytes for dump in dumps))
+    ahead.start(blobs.__getitem__, dumps)
+    folder = Path(ahead._folder)
+    _first_batch_parsed(ahead)
+    assert len(list(folder.iterdir())) >= 1
+    ahead.close()
+    assert not folder.exists()
+    assert ahead.take(dumps[0]) is None
+
+
+class _JsonProblemFor:
+    """A raw store ``load`` that raises ``JsonProblem`` (whose ``__init__`` takes a reason and a
+    location, its message being both) for one dump."""
+
+    def __init__(self, blobs: dict[str, bytes], sha256: str):
+        self.blobs, self.sha256 = blobs, sha256
+
+    def __call__(self, sha256: str) -> bytes:
+        if sha256 == self.sha256:
+            raise JsonProblem("a number too long", "line 3 column 4")
+        return self.blobs[sha256]
+
+
+def test_a_failure_reads_the_same_from_a_worker_as_in_the_run(sample_dumps, monkeypatch):
+    """Why a dump failed travels back from a worker as text: the exception itself came back
+    rebuilt from its message alone (here ``line 1 column 1: line 3 column 4: ...``)."""
+    dumps, blobs = sample_dumps
+    broken = dumps[0]
+    load = _JsonProblemFor(blobs, broken.sha256)
+    with DumpParser(load, workers=1) as parser:
+        alone = parser.parse([broken])
+    monkeypatch.setattr(parse_pool, "POOL_THRESHOLD_BYTES", 0)
+    with DumpParser(load, workers=2) as parser:
+        pooled = parser.parse([broken])
+        assert parser._pool is not None
+    ahead = ParseAhead()
+    try:
+        ahead.start(load, [broken])
+        _first_batch_parsed(ahead)
+        with DumpParser(load, workers=1, ahead=ahead) as parser:
+            taken = parser.parse([broken])
+            assert parser.taken_ahead == 1
+    finally:
+        ahead.close()
+    assert alone.failed == {broken.feed_date: f"{broken.origin}: JsonProblem: line 3 column 4: a number too long"}
+    assert pooled.failed == taken.failed == alone.failed

@@ -19,7 +19,7 @@ from tabulate import tabulate
 
 from feed_assets.parsing import UnknownFormatError
 from feed_assets.partitions import daily_partitions, partition_days, span_text
-from feed_assets.resources import WAREHOUSE_POOL, FeedSources, FeedStorage, Warehouse
+from feed_assets.resources import WAREHOUSE_POOL, DumpParsing, FeedSources, FeedStorage, Warehouse
 from feed_assets.sources.collect import HTTP_CHANNEL, INBOX_CHANNEL, collect_http_day, collect_inbox_days
 from feed_assets.warehouse.changes import pull
 from feed_assets.warehouse.memory import give_back_freed_memory
@@ -70,7 +70,7 @@ class RawDumpsConfig(dg.Config):
     metadata=column_schema_metadata("raw_dumps"),
 )
 def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage: FeedStorage,
-              sources: FeedSources, warehouse: Warehouse) -> dg.MaterializeResult:
+              sources: FeedSources, warehouse: Warehouse, parsing: DumpParsing) -> dg.MaterializeResult:
     """Every dump of the day, kept byte for byte in the content-addressed raw store.
 
     From each enabled source: the files of the day's inbox folder, and the Hugging Face and
@@ -137,6 +137,12 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
 
     # per-day tables only: on a DuckLake, runs for other days write theirs at the same time
     warehouse.write_retrying(write_days, shared_tables=False)
+    # while Dagster records the run's partitions (about 13 ms each, on this thread), a worker
+    # parses what was stored, batch after batch, for parsed_entries to take: in a long run that
+    # parses too (a backfill launched in the UI runs raw_dumps alone, then the other assets)
+    selection = context.run.asset_selection  # None or empty: the whole job
+    parsed_ahead = (parsing.parse_ahead(store.get, stored_dumps(dumps), run_days=len(days))
+                    if not selection or dg.AssetKey("paper_appearances") in selection else 0)
     # each day's materialization shows that day's numbers; what is said of the run goes on every
     # day. Plain Python over the dumps' dicts: per-day DataFrames cost about 1 ms a day
     by_day: dict[dt.date, list[dict]] = defaultdict(list)
@@ -157,8 +163,21 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
         **not_loaded([f"{day}: {why}" for day, why in failures]),
         "run_days": span_text(days),
         "run_dumps": len(frame),
+        "dumps_to_parse_ahead": parsed_ahead,
         "sources": ", ".join(sources.enabled),
     })
+
+
+def stored_dumps(dumps: list[dict]) -> list[StoredDump]:
+    """``raw_dumps`` rows (dicts) as ``parsed_entries`` parses them: one per day and bytes, under
+    its first origin, in day order."""
+    firsts: dict[tuple[dt.date, str], dict] = {}
+    for dump in dumps:
+        key = (dump["feed_date"], dump["sha256"])
+        if key not in firsts or dump["origin"] < firsts[key]["origin"]:
+            firsts[key] = dump
+    stored = [StoredDump(day, sha256, dump["origin"], dump["size_bytes"]) for (day, sha256), dump in firsts.items()]
+    return sorted(stored, key=lambda dump: (dump.feed_date, dump.origin))
 
 
 class ParseConfig(dg.Config):
@@ -197,7 +216,7 @@ PARSE_READER = "parsed_entries"
     pool=WAREHOUSE_POOL,
 )
 def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, storage: FeedStorage,
-                   warehouse: Warehouse):
+                   warehouse: Warehouse, parsing: DumpParsing):
     """Parse the dumps of every day whose dumps changed since the last run (all stored days the
     first time, or with ``reparse_all``), on every core, and replace those days' appearances
     and rejections set-based, resolving identity once over everything the days touch.
@@ -227,7 +246,8 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
         empty_days = sorted(set(days) - {dump.feed_date for dump in stored})
         batches = list(day_batches(stored)) or [[]]
         context.log.info(f"{len(days)} day(s) to parse, {len(stored)} dump(s), in {len(batches)} batch(es)")
-        with DumpParser(store.get, run_bytes=sum(dump.size_bytes for dump in stored)) as parser:
+        with DumpParser(store.get, run_bytes=sum(dump.size_bytes for dump in stored),
+                        ahead=parsing.ahead) as parser:
             pending = parser.submit(batches[0])
             for number in range(1, len(batches) + 1):
                 parsed = pending()
@@ -257,6 +277,7 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
                 context.log.info(f"batch {number} of {len(batches)}: {written.days} day(s), {written.entries} "
                                  f"entries, {written.rejected} rejected, {written.reresolved} identities "
                                  "re-resolved")
+            parsed_ahead = parser.taken_ahead
         table_rows = con.execute("""
             select (select count(*) from paper_appearances), (select count(*) from rejected_entries)
         """).fetchone()
@@ -270,6 +291,7 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
         "dagster/row_count": table_rows[0],
         "entries_written": totals["entries"],
         "identities_reresolved": totals["reresolved"],
+        "dumps_parsed_ahead": parsed_ahead,
     })
     yield dg.MaterializeResult(asset_key="rejected_entries", metadata={
         **parsed_range,
