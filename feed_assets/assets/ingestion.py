@@ -142,7 +142,7 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     # parses too (a backfill launched in the UI runs raw_dumps alone, then the other assets)
     selection = context.run.asset_selection  # None or empty: the whole job
     parsed_ahead = (parsing.parse_ahead(store.get, stored_dumps(dumps), run_days=len(days))
-                    if not selection or dg.AssetKey("paper_appearances") in selection else 0)
+                    if not selection or selection & parsed_entries.keys else 0)
     # each day's materialization shows that day's numbers; what is said of the run goes on every
     # day. Plain Python over the dumps' dicts: per-day DataFrames cost about 1 ms a day
     by_day: dict[dt.date, list[dict]] = defaultdict(list)
