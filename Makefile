@@ -44,10 +44,11 @@ run: install $(DAGSTER_HOME)/dagster.yaml ## materialize every asset over all th
 # a clean clone, 5:36 with three workers against 6:01 with two
 TEST_WORKERS ?= 3
 
-# the tests' temporary files (their warehouses, Dagster instances, inboxes) go to memory where
-# Linux offers enough of it (/dev/shm with 2 GiB free; else $TMPDIR or /tmp): Dagster's SQLite
-# event log commits every event, and each commit waits for the disk. Measured on the day-by-day
-# trend test: 38 s with /tmp on disk, 32 s on /dev/shm. TEST_TMPDIR=... chooses another folder
+# the tests' temporary files (their warehouses, inboxes, and the Dagster homes of the tests that
+# run processes) go to memory where Linux offers enough of it (/dev/shm with 2 GiB free; else
+# $TMPDIR or /tmp): DuckDB's checkpoints and Dagster's SQLite event log wait for the disk at
+# each commit. Measured on the day-by-day trend test when its instance was SQLite: 38 s with
+# /tmp on disk, 32 s on /dev/shm. TEST_TMPDIR=... chooses another folder
 TEST_TMPDIR ?= $(shell if [ -d /dev/shm ] && [ -w /dev/shm ] \
 	&& [ "$$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 {print $$4}')" -ge 2097152 ] 2>/dev/null; \
 	then echo /dev/shm; else echo "$${TMPDIR:-/tmp}"; fi)

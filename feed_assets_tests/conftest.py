@@ -87,10 +87,13 @@ class Feed:
 
 
 @pytest.fixture
-def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    with dg.instance_for_test(temp_dir=str(home)) as test_instance:
+def instance() -> Iterator[dg.DagsterInstance]:
+    """A Dagster instance for the runs a test makes in its own process: Dagster's in-memory
+    storage of runs, events and schedules (the real machinery; the events of a run are not
+    written to SQLite files). A day's run of the sample took 1.5-2.1 s on it against 2.1-2.9 s on
+    ``instance_for_test``'s SQLite files in /dev/shm (2026-12-07). Tests of what a process leaves
+    for others (the CLI, the webserver, the daemon, PostgreSQL) make instances of their own."""
+    with dg.DagsterInstance.ephemeral() as test_instance:
         yield test_instance
 
 
@@ -115,10 +118,9 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder (``inbox/``, ``feed.duckdb``, ``query.duckdb``, ``published/``). Read it; a test that
     writes copies it first."""
     root = tmp_path_factory.mktemp("sample_warehouse")
-    data_dir, home = root / "data", root / "dagster_home"
+    data_dir = root / "data"
     generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=SAMPLE_DAYS)
-    home.mkdir()
-    with dg.instance_for_test(temp_dir=str(home)) as test_instance:
+    with dg.DagsterInstance.ephemeral() as test_instance:
         assert Feed(data_dir, test_instance).materialize(SAMPLE_START, SAMPLE_END).success
     return data_dir
 

@@ -177,10 +177,9 @@ def _assert_the_lake_holds_the_files_tables(file_warehouse: Path, lake_environ: 
 @pytest.mark.slow
 def test_the_sample_inbox_on_ducklake_gives_the_tables_of_the_duckdb_file(
         sample_warehouse: Path, lake_environ: dict, tmp_path: Path):
-    data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
+    data_dir = tmp_path / "data"
     generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=SAMPLE_DAYS)
-    home.mkdir()
-    with dg.instance_for_test(temp_dir=str(home)) as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         feed = Feed(data_dir, instance)  # its resources read FEED_WAREHOUSE: the lake
         assert feed.defs.resources["warehouse"].catalog == lake_environ["FEED_WAREHOUSE"]
         assert feed.materialize(SAMPLE_START, SAMPLE_END).success
@@ -246,11 +245,10 @@ def test_a_run_writes_its_days_dumps_while_another_process_updates_the_shared_ta
     last = SAMPLE_START + dt.timedelta(days=2)
     generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=3)
     catalog = parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"])
-    (tmp_path / "home").mkdir()
     holder = LakeWriterLock(catalog.libpq)
     holder.acquire(1.0)
     try:
-        with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        with dg.DagsterInstance.ephemeral() as instance:
             feed = Feed(data_dir, instance)
             result = feed.defs.resolve_implicit_global_asset_job_def().execute_in_process(
                 instance=instance, tags=range_tags(SAMPLE_START, last), asset_selection=[dg.AssetKey("raw_dumps")])
@@ -367,11 +365,10 @@ def test_two_backfills_started_at_once_on_disjoint_ranges_give_the_tables_of_one
 @pytest.mark.slow
 def test_the_maintenance_job_compacts_the_lake_and_expires_snapshots_and_keeps_every_row(
         lake_environ: dict, tmp_path: Path):
-    data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
+    data_dir = tmp_path / "data"
     generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=4)
-    home.mkdir()
     compared = [table.name for table in TABLE_LIST]
-    with dg.instance_for_test(temp_dir=str(home)) as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         feed = Feed(data_dir, instance)
         for day in range(4):  # a commit or more per step and day: many small files
             assert feed.materialize(SAMPLE_START + dt.timedelta(days=day)).success
@@ -426,13 +423,12 @@ print(json.dumps({"snapshots": seen, "errors": errors}))
 @pytest.mark.slow
 def test_a_reader_attached_read_only_during_a_30_day_backfill_never_errs_nor_sees_part_of_a_day(
         lake_environ: dict, tmp_path: Path):
-    data_dir, home, stop = tmp_path / "data", tmp_path / "dagster_home", tmp_path / "stop-reader"
+    data_dir, stop = tmp_path / "data", tmp_path / "stop-reader"
     generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=30)
-    home.mkdir()
     reader = subprocess.Popen([sys.executable, "-c", LAKE_READER, "300", str(stop)],
                               env={**os.environ, **lake_environ}, stdout=subprocess.PIPE, text=True)
     try:
-        with dg.instance_for_test(temp_dir=str(home)) as instance:
+        with dg.DagsterInstance.ephemeral() as instance:
             assert Feed(data_dir, instance).materialize(SAMPLE_START, SAMPLE_START + dt.timedelta(days=29)).success
     finally:
         stop.touch()
