@@ -194,6 +194,30 @@ def test_closing_stops_the_worker_and_removes_its_files(sample_dumps):
     assert ahead.take(dumps[0]) is None
 
 
+def test_a_parse_ahead_that_fails_in_any_way_is_parsed_again_by_the_step(sample_dumps, monkeypatch):
+    """Not only a dead worker or a file error: whatever fails while a result is got from the
+    worker (here reading its batch's file fails with MemoryError) costs only time."""
+    dumps, blobs = sample_dumps
+    with DumpParser(blobs.__getitem__, workers=1) as parser:
+        alone = parser.parse(dumps)
+
+    def fails(path):
+        raise MemoryError(f"reading {path}")
+
+    ahead = ParseAhead(batch_bytes=3 * max(dump.size_bytes for dump in dumps))
+    try:
+        ahead.start(blobs.__getitem__, dumps)
+        first = _first_batch_parsed(ahead)
+        monkeypatch.setattr(parse_pool, "_read_results", fails)
+        with DumpParser(blobs.__getitem__, workers=1, ahead=ahead) as parser:
+            again = parser.parse(dumps)
+            assert parser.taken_ahead >= first and parser.parsed_again == parser.taken_ahead
+    finally:
+        ahead.close()
+    assert _rows(again) == _rows(alone) and again.failed == alone.failed == {}
+    assert again.loaded_days == alone.loaded_days and again.page_dates == alone.page_dates
+
+
 class _JsonProblemFor:
     """A raw store ``load`` that raises ``JsonProblem`` (whose ``__init__`` takes a reason and a
     location, its message being both) for one dump."""

@@ -277,7 +277,10 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
                 context.log.info(f"batch {number} of {len(batches)}: {written.days} day(s), {written.entries} "
                                  f"entries, {written.rejected} rejected, {written.reresolved} identities "
                                  "re-resolved")
-            parsed_ahead = parser.taken_ahead
+            parsed_ahead = parser.taken_ahead - parser.parsed_again
+            if parser.parsed_again:
+                context.log.warning(f"{parser.parsed_again} dump(s) parsed ahead were parsed again by the step: "
+                                    "getting their parse from the worker failed")
         table_rows = con.execute("""
             select (select count(*) from paper_appearances), (select count(*) from rejected_entries)
         """).fetchone()

@@ -20,8 +20,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
@@ -283,7 +282,8 @@ class DumpParser:
         self._stack = ExitStack()
         self._pool: Executor | None = None
         self._ahead = ahead
-        self.taken_ahead = 0  # dumps whose parse came from ``ahead``
+        self.taken_ahead = 0  # dumps whose parse was taken from ``ahead``
+        self.parsed_again = 0  # of those, dumps parsed here after all: their parse ahead failed
 
     def __enter__(self) -> DumpParser:
         return self
@@ -317,18 +317,20 @@ class DumpParser:
 
         def results() -> Iterator:
             for dump, taken in zip(batch, ahead):
-                yield next(parsed_now) if taken is None else _ahead_result(taken, _job(self._load, dump))
+                yield next(parsed_now) if taken is None else self._ahead_result(taken, dump)
 
         return lambda: _collect(batch, results())
 
-
-def _ahead_result(taken: Callable[[], object], job: tuple):
-    """A parse done ahead; parsed here instead if its worker died or was stopped, or its file
-    could not be written or read."""
-    try:
-        return taken()
-    except (BrokenProcessPool, CancelledError, OSError, pickle.UnpicklingError):
-        return _parse(job)
+    def _ahead_result(self, taken: Callable[[], object], dump: StoredDump):
+        """A parse done ahead; parsed here instead when getting it fails in any way (its worker
+        died or was stopped, its file could not be written or read, the worker's concatenation
+        or pickling failed): a parse ahead only saves time, and a failure of it costs only that.
+        A dump that does not parse is not such a failure: it comes back as a ``ParseFailure``."""
+        try:
+            return taken()
+        except Exception:
+            self.parsed_again += 1
+            return _parse(_job(self._load, dump))
 
 
 def _collect(batch: Sequence[StoredDump], results: Iterator) -> ParsedBatch:
