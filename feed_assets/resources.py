@@ -61,7 +61,14 @@ class DumpParsing(dg.ConfigurableResource):
     partitions, until the parsing step takes them (``ahead``); what is left is dropped, and its
     files removed, when the run's resources are torn down. (Not part of ``FeedStorage``: a
     resource with a teardown must be opened as a context manager, and the inbox sensor's
-    tests build their context with the storage alone.)"""
+    tests build their context with the storage alone.)
+
+    ``ahead_min_days``: the fewest days of a run (that also parses) whose dumps are parsed
+    ahead; a shorter run parses them in its parsing step, and a very large number turns parsing
+    ahead off. ``ahead_batch_bytes``: the raw bytes of dumps the worker parses into one file."""
+
+    ahead_min_days: int = parse_pool.AHEAD_MIN_DAYS
+    ahead_batch_bytes: int = parse_pool.BATCH_BYTES
 
     _in_run: bool = PrivateAttr(default=False)
     _ahead: ParseAhead | None = PrivateAttr(default=None)
@@ -75,12 +82,12 @@ class DumpParsing(dg.ConfigurableResource):
             self._ahead = None
 
     def parse_ahead(self, load: Callable[[str], bytes], dumps: Sequence[StoredDump], run_days: int) -> int:
-        """In a run of at least ``AHEAD_MIN_DAYS`` days, start parsing ``dumps`` (just stored, their
+        """In a run of at least ``ahead_min_days`` days, start parsing ``dumps`` (just stored, their
         bytes read by ``load``) in the background; how many dumps were handed over."""
-        if not self._in_run or run_days < parse_pool.AHEAD_MIN_DAYS or not dumps:
+        if not self._in_run or run_days < self.ahead_min_days or not dumps:
             return 0
         if self._ahead is None:
-            self._ahead = ParseAhead()
+            self._ahead = ParseAhead(self.ahead_batch_bytes)
         return self._ahead.start(load, dumps)
 
     @property

@@ -224,17 +224,18 @@ def test_papers_built_in_parts_equal_papers_built_at_once(sample_feed: Feed, sam
     assert sample_feed.query("select * from papers order by paper_id") == at_once
 
 
-def test_dumps_parsed_ahead_while_dagster_records_the_days_give_the_same_tables(sample_feed: Feed, sample_warehouse,
-                                                                                monkeypatch):
+def test_dumps_parsed_ahead_while_dagster_records_the_days_give_the_same_tables(sample_feed: Feed, sample_warehouse):
     """A long run's dumps are parsed by a worker while Dagster records ``raw_dumps``' partitions
-    (``ParseAhead``); here the sample's 16 days count as long, in batches of 64 KiB."""
+    (``ParseAhead``); here the sample's 16 days count as long (the ``parsing`` resource's
+    config), in batches of 64 KiB."""
     import duckdb
 
-    from feed_assets.warehouse import parse_pool
+    from feed_assets.partitions import range_tags
 
-    monkeypatch.setattr(parse_pool, "AHEAD_MIN_DAYS", 1)
-    monkeypatch.setattr(parse_pool, "BATCH_BYTES", 64 * 2**10)
-    assert sample_feed.materialize(SAMPLE_START, SAMPLE_END).success
+    job = sample_feed.defs.resolve_implicit_global_asset_job_def()
+    parsing = {"ahead_min_days": 1, "ahead_batch_bytes": 64 * 2**10}
+    assert job.execute_in_process(instance=sample_feed.instance, tags=range_tags(SAMPLE_START, SAMPLE_END),
+                                  run_config={"resources": {"parsing": {"config": parsing}}}).success
     handed = _metadata(sample_feed, "raw_dumps")["dumps_to_parse_ahead"].value
     taken = _metadata(sample_feed, "paper_appearances")["dumps_parsed_ahead"].value
     stored = sample_feed.query("select count(distinct (feed_date, sha256)) from raw_dumps")[0][0]
@@ -252,15 +253,14 @@ def _metadata(feed: Feed, asset: str) -> dict:
     return record.asset_materialization.metadata
 
 
-def test_a_run_of_raw_dumps_alone_parses_nothing_ahead(sample_feed: Feed, monkeypatch):
+def test_a_run_of_raw_dumps_alone_parses_nothing_ahead(sample_feed: Feed):
     """A backfill launched in the UI runs ``raw_dumps`` alone first: nothing in that run would
     take the parses."""
     from feed_assets.partitions import range_tags
-    from feed_assets.warehouse import parse_pool
 
-    monkeypatch.setattr(parse_pool, "AHEAD_MIN_DAYS", 1)
     job = sample_feed.defs.resolve_implicit_global_asset_job_def()
     assert job.execute_in_process(instance=sample_feed.instance, tags=range_tags(SAMPLE_START, SAMPLE_END),
-                                  asset_selection=[dg.AssetKey("raw_dumps")]).success
+                                  asset_selection=[dg.AssetKey("raw_dumps")],
+                                  run_config={"resources": {"parsing": {"config": {"ahead_min_days": 1}}}}).success
     assert _metadata(sample_feed, "raw_dumps")["dumps_to_parse_ahead"].value == 0
     assert sample_feed.query("select count(*) from raw_dumps")[0][0] > 0
