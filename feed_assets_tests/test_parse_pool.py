@@ -196,12 +196,15 @@ def test_closing_stops_the_worker_and_removes_its_files(sample_dumps):
 
 def test_a_parse_ahead_that_fails_in_any_way_is_parsed_again_by_the_step(sample_dumps, monkeypatch):
     """Not only a dead worker or a file error: whatever fails while a result is got from the
-    worker (here reading its batch's file fails with MemoryError) costs only time."""
+    worker (here reading its batch's file fails with MemoryError) costs only time, and each
+    batch's file is tried once, not once for each of its dumps."""
     dumps, blobs = sample_dumps
     with DumpParser(blobs.__getitem__, workers=1) as parser:
         alone = parser.parse(dumps)
+    tried: list[str] = []
 
     def fails(path):
+        tried.append(path)
         raise MemoryError(f"reading {path}")
 
     ahead = ParseAhead(batch_bytes=3 * max(dump.size_bytes for dump in dumps))
@@ -214,6 +217,7 @@ def test_a_parse_ahead_that_fails_in_any_way_is_parsed_again_by_the_step(sample_
             assert parser.taken_ahead >= first and parser.parsed_again == parser.taken_ahead
     finally:
         ahead.close()
+    assert tried and len(tried) == len(set(tried)) < parser.taken_ahead  # batches of several dumps
     assert _rows(again) == _rows(alone) and again.failed == alone.failed == {}
     assert again.loaded_days == alone.loaded_days and again.page_dates == alone.page_dates
 

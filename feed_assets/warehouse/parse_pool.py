@@ -215,19 +215,27 @@ class ParseAhead:
 
 class _AheadBatch:
     """A batch handed to the worker, its results read from their file once, when the first is
-    asked for, and let go once each was (each is asked for once: ``ParseAhead.take``)."""
+    asked for, and let go once each was (each is asked for once: ``ParseAhead.take``). If
+    getting them fails, every place asked for raises that failure, without reading again."""
 
     def __init__(self, dumps: list[StoredDump]):
         self.dumps = dumps
         self.future: Future | None = None
         self._results: list | None = None
+        self._failure: Exception | None = None
         self.unasked = 0  # places that ``ParseAhead.take`` can still hand out
 
     def result(self, place: int):
-        if self._results is None:
-            self._results = _read_results(self.future.result())
-        result = self._results[place]
         self.unasked -= 1
+        if self._failure is not None:
+            raise self._failure
+        if self._results is None:
+            try:
+                self._results = _read_results(self.future.result())
+            except Exception as error:
+                self._failure = error
+                raise
+        result = self._results[place]
         if not self.unasked:  # held until written by the step, not by this object until the run ends
             self._results = None
         return result
