@@ -81,10 +81,15 @@ class DumpParsing(dg.ConfigurableResource):
             self._ahead.close()
             self._ahead = None
 
-    def parse_ahead(self, load: Callable[[str], bytes], dumps: Sequence[StoredDump], run_days: int) -> int:
-        """In a run of at least ``ahead_min_days`` days, start parsing ``dumps`` (just stored, their
-        bytes read by ``load``) in the background; how many dumps were handed over."""
-        if not self._in_run or run_days < self.ahead_min_days or not dumps:
+    def parses_ahead(self, run_days: int) -> bool:
+        """Whether a run of ``run_days`` days parses its dumps ahead: a run of at least
+        ``ahead_min_days`` (and only in a run, where the teardown removes what is left)."""
+        return self._in_run and run_days >= self.ahead_min_days
+
+    def parse_ahead(self, load: Callable[[str], bytes], dumps: Sequence[StoredDump]) -> int:
+        """Start parsing ``dumps`` (just stored, their bytes read by ``load``) in the background,
+        if ``parses_ahead`` said so of the run; how many dumps were handed over."""
+        if not self._in_run or not dumps:
             return 0
         if self._ahead is None:
             self._ahead = ParseAhead(self.ahead_batch_bytes)

@@ -131,18 +131,22 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     slot_frame = pd.DataFrame(slots, columns=["feed_date", "channel", "source"])
     log_frame = pd.DataFrame(fetch_log, columns=TABLES["fetch_log"].column_names)
 
-    def write_days(con: duckdb.DuckDBPyConnection) -> None:
-        replace_raw_dumps(con, slot_frame, frame)
-        append_fetch_log(con, log_frame)
-
-    # per-day tables only: on a DuckLake, runs for other days write theirs at the same time
-    warehouse.write_retrying(write_days, shared_tables=False)
     # while Dagster records the run's partitions (about 13 ms each, on this thread), a worker
     # parses what was stored, batch after batch, for parsed_entries to take: in a long run that
     # parses too (a backfill launched in the UI runs raw_dumps alone, then the other assets)
     selection = context.run.asset_selection  # None or empty: the whole job
-    parsed_ahead = (parsing.parse_ahead(store.get, stored_dumps(dumps), run_days=len(days))
-                    if not selection or selection & parsed_entries.keys else 0)
+    parses_ahead = parsing.parses_ahead(len(days)) and (not selection or bool(selection & parsed_entries.keys))
+    to_parse: list[StoredDump] = []
+
+    def write_days(con: duckdb.DuckDBPyConnection) -> None:
+        replace_raw_dumps(con, slot_frame, frame)
+        append_fetch_log(con, log_frame)
+        if parses_ahead:  # the run's days' dumps as parsed_entries lists them, in the same transaction
+            to_parse[:] = stored_dumps(con, "select unnest(?::date[])", [days])
+
+    # per-day tables only: on a DuckLake, runs for other days write theirs at the same time
+    warehouse.write_retrying(write_days, shared_tables=False)
+    parsed_ahead = parsing.parse_ahead(store.get, to_parse) if parses_ahead else 0
     # each day's materialization shows that day's numbers; what is said of the run goes on every
     # day. Plain Python over the dumps' dicts: per-day DataFrames cost about 1 ms a day
     by_day: dict[dt.date, list[dict]] = defaultdict(list)
@@ -168,16 +172,14 @@ def raw_dumps(context: dg.AssetExecutionContext, config: RawDumpsConfig, storage
     })
 
 
-def stored_dumps(dumps: list[dict]) -> list[StoredDump]:
-    """``raw_dumps`` rows (dicts) as ``parsed_entries`` parses them: one per day and bytes, under
-    its first origin, in day order."""
-    firsts: dict[tuple[dt.date, str], dict] = {}
-    for dump in dumps:
-        key = (dump["feed_date"], dump["sha256"])
-        if key not in firsts or dump["origin"] < firsts[key]["origin"]:
-            firsts[key] = dump
-    stored = [StoredDump(day, sha256, dump["origin"], dump["size_bytes"]) for (day, sha256), dump in firsts.items()]
-    return sorted(stored, key=lambda dump: (dump.feed_date, dump.origin))
+def stored_dumps(con: duckdb.DuckDBPyConnection, days_sql: str, params: Sequence = ()) -> list[StoredDump]:
+    """The dumps ``raw_dumps`` holds for the days ``days_sql`` selects, as ``parsed_entries``
+    parses them: one per day and bytes, under its first origin, in day order."""
+    return [StoredDump(*row) for row in con.execute(f"""
+        select feed_date, sha256, min(origin), any_value(size_bytes) from raw_dumps
+        where feed_date in ({days_sql})
+        group by feed_date, sha256 order by feed_date, min(origin)
+    """, list(params)).fetchall()]
 
 
 class ParseConfig(dg.Config):
@@ -238,11 +240,7 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
         scope = ("select distinct feed_date as day from raw_dumps" if changes.full or config.reparse_all
                  else changes.days("raw_dumps"))
         days = [day for (day,) in con.execute(f"select day from ({scope}) order by day").fetchall()]
-        stored = [StoredDump(*row) for row in con.execute(f"""
-            select feed_date, sha256, min(origin), any_value(size_bytes) from raw_dumps
-            where feed_date in (select day from ({scope}))
-            group by feed_date, sha256 order by feed_date, min(origin)
-        """).fetchall()]
+        stored = stored_dumps(con, f"select day from ({scope})")
         empty_days = sorted(set(days) - {dump.feed_date for dump in stored})
         batches = list(day_batches(stored)) or [[]]
         context.log.info(f"{len(days)} day(s) to parse, {len(stored)} dump(s), in {len(batches)} batch(es)")
