@@ -13,6 +13,7 @@ import datetime as dt
 import decimal
 import json
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def query(sql: str, output: str | None, limit: int | None, all_rows: bool) -> No
         if cursor.description is None:
             return
         columns = [column[0] for column in cursor.description]
-        out = click.get_text_stream("stdout")
+        out = sys.stdout
         if output == "csv":
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(columns)
