@@ -36,17 +36,9 @@ CHART_TERMS = 8  # terms per scale in the chart and the preview
 CHART_MODULE = "feed_assets.reports.rising_terms_chart"
 
 trend_asset = dict(group_name="trends", **derived_table)
-# Of the steps ready at once, Dagster runs those of higher ``dagster/priority`` first: the two
-# long term steps go right after ``papers``, so that the query copy of what the step before
-# wrote is written while they count and rank (their own write comes at their end), instead of
-# holding up the next short step's write. On ten synthetic years, in the alphabetical order,
-# ``author_activity`` took 18 s, most of it waiting for the copy of ten years of papers, and
-# ``top_papers`` 10 s, waiting for that of the term counts, each with a core idle meanwhile
-LONG_STEP_FIRST = {"dagster/priority": "1"}
 
 
-@dg.asset(deps=["papers", "paper_appearances"], metadata=column_schema_metadata("term_daily_counts"),
-          op_tags=LONG_STEP_FIRST, **trend_asset)
+@dg.asset(deps=["papers", "paper_appearances"], metadata=column_schema_metadata("term_daily_counts"), **trend_asset)
 def term_daily_counts(warehouse: Warehouse) -> dg.MaterializeResult:
     """For each day, how many distinct papers first seen that day use each term.
 
@@ -74,8 +66,7 @@ def term_daily_counts(warehouse: Warehouse) -> dg.MaterializeResult:
     })
 
 
-@dg.asset(deps=["term_daily_counts"], metadata=column_schema_metadata("trending_terms"),
-          op_tags=LONG_STEP_FIRST, **trend_asset)
+@dg.asset(deps=["term_daily_counts"], metadata=column_schema_metadata("trending_terms"), **trend_asset)
 def trending_terms(warehouse: Warehouse, storage: FeedStorage,
                    trend_settings: TrendSettingsResource) -> dg.MaterializeResult:
     """For each day, time scale and kind, the terms whose share of new papers rose most surely,
