@@ -70,6 +70,22 @@ def test_a_deeply_nested_json_line_is_rejected_and_the_listing_goes_on():
     assert (rejection.position, rejection.location) == (1, "line 2") and "nested too deeply" in rejection.reason
 
 
+@pytest.mark.parametrize("brackets_in_text", ["", "[[{{" * 20])
+def test_a_listing_line_is_rejected_for_nesting_exactly_when_it_is_deeper_than_the_limit(brackets_in_text):
+    """The depth is only walked when the line holds more brackets than the limit: lines at the
+    limit, one under and one over, with and without brackets inside their strings."""
+    def line(number: int, depth: int) -> str:  # the object itself is one level
+        nested = "[" * (depth - 1) + "]" * (depth - 1)
+        return (f'{{"id": "2403.{number:05d}", "title": "T {brackets_in_text}", "summary": "S.", '
+                f'"extra": {nested or "0"}}}')
+
+    depths = [MAX_ITEM_DEPTH - 1, MAX_ITEM_DEPTH, MAX_ITEM_DEPTH + 1]
+    result = parse("\n".join(line(n, d) for n, d in enumerate(depths, start=1)).encode(), name="arxiv/x.jsonl")
+    assert [e.location for e in result.entries] == ["line 1", "line 2"]
+    [rejection] = result.rejections
+    assert rejection.location == "line 3" and f"more than {MAX_ITEM_DEPTH} levels" in rejection.reason
+
+
 def test_a_deep_first_line_does_not_break_detection():
     deep = '{"id": ' + "[" * DEEP + "]" * DEEP + "}"
     result = parse(deep.encode(), name="arxiv/x.jsonl")

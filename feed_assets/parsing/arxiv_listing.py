@@ -44,7 +44,9 @@ def _read_line(position: int, location: str, line: str, result: ParseResult) -> 
         reason = error.reason.replace("invalid JSON: ", f"invalid JSON at column {column}: ")
         result.rejections.append(Rejection(position, location, reason, excerpt(line)))
         return
-    if nesting_depth(record) > MAX_ITEM_DEPTH:
+    # each level of nesting opens with a bracket of the line, so a line with few brackets is
+    # shallow enough without walking its value (most lines: 5 % of parsing a listing)
+    if line.count("[") + line.count("{") > MAX_ITEM_DEPTH and nesting_depth(record) > MAX_ITEM_DEPTH:
         result.rejections.append(Rejection(
             position, location, f"line is JSON nested more than {MAX_ITEM_DEPTH} levels deep", excerpt(line)))
         return
