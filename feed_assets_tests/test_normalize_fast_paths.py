@@ -41,8 +41,12 @@ TRICKY = (list("aAzZ09 .-_$\\{}()[") + WHITESPACE + [chr(code) for code in range
     "\x7f", "\x85", "\x9b", "\u061c", "\u200e", "\u202e", "\u2066", "\ufeff", "\ud800", "\udc80",
     "\u0301", "\u0308", "\u20d7", "\U0001d165", "\u0e48", "é", "ß", "ſ", "\u212a", "İ", "ﬁ", "\u212b",
     "Ω", "²", "①", "ǅ", "ﾊﾟ", "한", "\u1100\u1161", "\u2000", "\x1b[31m", "\x1b]0;x\x07"])
+# printable ASCII words between spaces and line breaks, as most titles and abstracts are (the
+# shortest path), with now and then another kind of whitespace
+WRAPPED = ["Diffusion", "model", "LLM", "v2.1", "a", "(see", "[1])", ".", " ", "  ", "\n", " \n", "\r\n", "\t", "\x0b"]
 texts = st.one_of(st.text(), st.lists(st.sampled_from(TRICKY), max_size=40).map("".join),
-                  st.text(alphabet=st.characters(max_codepoint=0x7f)))
+                  st.text(alphabet=st.characters(max_codepoint=0x7f)),
+                  st.lists(st.sampled_from(WRAPPED), max_size=60).map("".join))
 
 
 def outcome(function, *args):
