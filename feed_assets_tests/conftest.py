@@ -61,14 +61,21 @@ class Feed:
         return self.data_dir / WAREHOUSE_FILE
 
     def materialize(self, start: dt.date, end: dt.date | None = None, raise_on_error: bool = True,
-                    refetch: bool = False):
-        """Materialize every asset for the days ``start``..``end`` in one run, as a backfill does."""
+                    refetch: bool = False, parsing: dict | None = None, assets: list[str] | None = None):
+        """Materialize every asset (or only ``assets``) for the days ``start``..``end`` in one run,
+        as a backfill does; ``parsing`` configures the run's ``parsing`` resource."""
         end = end or start
         job = self.defs.resolve_implicit_global_asset_job_def()
+        run_config: dict = {}
+        if not assets or "raw_dumps" in assets:
+            run_config["ops"] = {"raw_dumps": {"config": {"refetch": refetch}}}
+        if parsing:
+            run_config["resources"] = {"parsing": {"config": parsing}}
         return job.execute_in_process(
             instance=self.instance,
             tags=range_tags(start, end),
-            run_config={"ops": {"raw_dumps": {"config": {"refetch": refetch}}}},
+            run_config=run_config,
+            asset_selection=[dg.AssetKey(asset) for asset in assets] if assets else None,
             raise_on_error=raise_on_error,
         )
 

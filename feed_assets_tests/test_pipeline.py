@@ -230,12 +230,8 @@ def test_dumps_parsed_ahead_while_dagster_records_the_days_give_the_same_tables(
     config), in batches of 64 KiB."""
     import duckdb
 
-    from feed_assets.partitions import range_tags
-
-    job = sample_feed.defs.resolve_implicit_global_asset_job_def()
     parsing = {"ahead_min_days": 1, "ahead_batch_bytes": 64 * 2**10}
-    assert job.execute_in_process(instance=sample_feed.instance, tags=range_tags(SAMPLE_START, SAMPLE_END),
-                                  run_config={"resources": {"parsing": {"config": parsing}}}).success
+    assert sample_feed.materialize(SAMPLE_START, SAMPLE_END, parsing=parsing).success
     handed = _metadata(sample_feed, "raw_dumps")["dumps_to_parse_ahead"].value
     taken = _metadata(sample_feed, "paper_appearances")["dumps_parsed_ahead"].value
     stored = sample_feed.query("select count(distinct (feed_date, sha256)) from raw_dumps")[0][0]
@@ -256,11 +252,7 @@ def _metadata(feed: Feed, asset: str) -> dict:
 def test_a_run_of_raw_dumps_alone_parses_nothing_ahead(sample_feed: Feed):
     """A backfill launched in the UI runs ``raw_dumps`` alone first: nothing in that run would
     take the parses."""
-    from feed_assets.partitions import range_tags
-
-    job = sample_feed.defs.resolve_implicit_global_asset_job_def()
-    assert job.execute_in_process(instance=sample_feed.instance, tags=range_tags(SAMPLE_START, SAMPLE_END),
-                                  asset_selection=[dg.AssetKey("raw_dumps")],
-                                  run_config={"resources": {"parsing": {"config": {"ahead_min_days": 1}}}}).success
+    assert sample_feed.materialize(SAMPLE_START, SAMPLE_END, parsing={"ahead_min_days": 1},
+                                   assets=["raw_dumps"]).success
     assert _metadata(sample_feed, "raw_dumps")["dumps_to_parse_ahead"].value == 0
     assert sample_feed.query("select count(*) from raw_dumps")[0][0] > 0
