@@ -19,7 +19,6 @@ import pytest
 from feed_assets import settings
 from feed_assets.resources import WAREHOUSE_FILE, Warehouse, WarehouseLockedError
 from feed_assets.sample_data import generate_sample_inbox
-from feed_assets.partitions import range_tags
 from feed_assets.warehouse.changes import next_version, pull, record_changes
 from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_warehouse, s3_secret_sql
 from feed_assets.warehouse.extensions import (
@@ -176,13 +175,12 @@ def _assert_the_lake_holds_the_files_tables(file_warehouse: Path, lake_environ: 
 
 @pytest.mark.slow
 def test_the_sample_inbox_on_ducklake_gives_the_tables_of_the_duckdb_file(
-        sample_warehouse: Path, lake_environ: dict, tmp_path: Path):
+        sample_warehouse: Path, lake_environ: dict, tmp_path: Path, instance: dg.DagsterInstance):
     data_dir = tmp_path / "data"
     generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=SAMPLE_DAYS)
-    with dg.DagsterInstance.ephemeral() as instance:
-        feed = Feed(data_dir, instance)  # its resources read FEED_WAREHOUSE: the lake
-        assert feed.defs.resources["warehouse"].catalog == lake_environ["FEED_WAREHOUSE"]
-        assert feed.materialize(SAMPLE_START, SAMPLE_END).success
+    feed = Feed(data_dir, instance)  # its resources read FEED_WAREHOUSE: the lake
+    assert feed.defs.resources["warehouse"].catalog == lake_environ["FEED_WAREHOUSE"]
+    assert feed.materialize(SAMPLE_START, SAMPLE_END).success
     assert not (data_dir / WAREHOUSE_FILE).exists() and not (data_dir / PUBLISHED_DIR).exists()
 
     embedded = _assert_the_lake_holds_the_files_tables(sample_warehouse, lake_environ)
@@ -238,7 +236,7 @@ def test_a_second_writer_of_the_lake_waits_then_fails_naming_the_first(lake_envi
 
 
 def test_a_run_writes_its_days_dumps_while_another_process_updates_the_shared_tables(
-        lake_environ: dict, tmp_path: Path):
+        lake_environ: dict, tmp_path: Path, instance: dg.DagsterInstance):
     """raw_dumps takes no writer lock: a run stores its days while another process holds the
     lock of the shared tables, whose writers still wait for it, then fail by name."""
     data_dir = tmp_path / "data"
@@ -248,11 +246,7 @@ def test_a_run_writes_its_days_dumps_while_another_process_updates_the_shared_ta
     holder = LakeWriterLock(catalog.libpq)
     holder.acquire(1.0)
     try:
-        with dg.DagsterInstance.ephemeral() as instance:
-            feed = Feed(data_dir, instance)
-            result = feed.defs.resolve_implicit_global_asset_job_def().execute_in_process(
-                instance=instance, tags=range_tags(SAMPLE_START, last), asset_selection=[dg.AssetKey("raw_dumps")])
-            assert result.success
+        assert Feed(data_dir, instance).materialize(SAMPLE_START, last, assets=["raw_dumps"]).success
         shared = Warehouse(database=str(data_dir / WAREHOUSE_FILE), catalog=lake_environ["FEED_WAREHOUSE"],
                            lake_data_path=lake_environ["FEED_LAKE_DATA_PATH"], lock_timeout_seconds=1.0)
         with pytest.raises(WarehouseLockedError, match="writers of the shared tables take turns"):
@@ -364,23 +358,22 @@ def test_two_backfills_started_at_once_on_disjoint_ranges_give_the_tables_of_one
 
 @pytest.mark.slow
 def test_the_maintenance_job_compacts_the_lake_and_expires_snapshots_and_keeps_every_row(
-        lake_environ: dict, tmp_path: Path):
+        lake_environ: dict, tmp_path: Path, instance: dg.DagsterInstance):
     data_dir = tmp_path / "data"
     generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=4)
     compared = [table.name for table in TABLE_LIST]
-    with dg.DagsterInstance.ephemeral() as instance:
-        feed = Feed(data_dir, instance)
-        for day in range(4):  # a commit or more per step and day: many small files
-            assert feed.materialize(SAMPLE_START + dt.timedelta(days=day)).success
-        lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
-        try:
-            before = {table: _table_rows(lake, table) for table in compared}
-            snapshots = lake.execute("select count(*) from ducklake_snapshots('lake')").fetchone()[0]
-        finally:
-            lake.close()
-        result = feed.defs.get_job_def("warehouse_maintenance_job").execute_in_process(
-            instance=instance, run_config={"ops": {"compact_warehouse": {"config": {"keep_days": 0}}}})
-        assert result.success
+    feed = Feed(data_dir, instance)
+    for day in range(4):  # a commit or more per step and day: many small files
+        assert feed.materialize(SAMPLE_START + dt.timedelta(days=day)).success
+    lake = connect_lake(parse_warehouse(lake_environ["FEED_WAREHOUSE"], lake_environ["FEED_LAKE_DATA_PATH"]))
+    try:
+        before = {table: _table_rows(lake, table) for table in compared}
+        snapshots = lake.execute("select count(*) from ducklake_snapshots('lake')").fetchone()[0]
+    finally:
+        lake.close()
+    result = feed.defs.get_job_def("warehouse_maintenance_job").execute_in_process(
+        instance=instance, run_config={"ops": {"compact_warehouse": {"config": {"keep_days": 0}}}})
+    assert result.success
     (materialization,) = [event for event in result.all_events if event.event_type_value == "STEP_OUTPUT"]
     metadata = {key: value.value for key, value in materialization.event_specific_data.metadata.items()}
     assert metadata["data_files_after"] < metadata["data_files_before"]
@@ -422,14 +415,13 @@ print(json.dumps({"snapshots": seen, "errors": errors}))
 
 @pytest.mark.slow
 def test_a_reader_attached_read_only_during_a_30_day_backfill_never_errs_nor_sees_part_of_a_day(
-        lake_environ: dict, tmp_path: Path):
+        lake_environ: dict, tmp_path: Path, instance: dg.DagsterInstance):
     data_dir, stop = tmp_path / "data", tmp_path / "stop-reader"
     generate_sample_inbox(data_dir / "inbox", start=SAMPLE_START, days=30)
     reader = subprocess.Popen([sys.executable, "-c", LAKE_READER, "300", str(stop)],
                               env={**os.environ, **lake_environ}, stdout=subprocess.PIPE, text=True)
     try:
-        with dg.DagsterInstance.ephemeral() as instance:
-            assert Feed(data_dir, instance).materialize(SAMPLE_START, SAMPLE_START + dt.timedelta(days=29)).success
+        assert Feed(data_dir, instance).materialize(SAMPLE_START, SAMPLE_START + dt.timedelta(days=29)).success
     finally:
         stop.touch()
     output = json.loads(reader.communicate(timeout=120)[0])
