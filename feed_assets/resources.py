@@ -27,7 +27,7 @@ from feed_assets.warehouse import parse_pool
 from feed_assets.warehouse.lake_lock import LakeBusy, LakeWriterLock, commit_lock
 from feed_assets.warehouse.memory import give_back_freed_memory
 from feed_assets.warehouse.parse_pool import ParseAhead, StoredDump
-from feed_assets.warehouse.publish import BackgroundPublisher, publish_changes
+from feed_assets.warehouse.publish import BackgroundPublisher, PublicationStats, publish_changes
 from feed_assets.warehouse.writes import transaction
 
 WAREHOUSE_FILE = "feed.duckdb"
@@ -213,7 +213,8 @@ class Warehouse(dg.ConfigurableResource):
     are dropped, the file checkpointed and the memory it freed given back to the operating
     system (``warehouse/memory.py``) when its block on the run's connection ends, and after
     an error the connection is closed, so the next step opens a new one. Outside a run (a test calling an
-    asset, a script) each block opens and closes its own.
+    asset, a script) each block opens and closes its own. A run's last line in its log says
+    what the query copy's publications cost it (``PublicationStats``).
     """
 
     database: str
@@ -228,17 +229,23 @@ class Warehouse(dg.ConfigurableResource):
     _published_at: float = PrivateAttr(default=-math.inf)
     _unpublished: bool = PrivateAttr(default=False)
     _publisher: BackgroundPublisher | None = PrivateAttr(default=None)
+    _publication_stats: PublicationStats = PrivateAttr(default_factory=PublicationStats)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._in_run = True
+        self._publication_stats = PublicationStats()  # the run's own, not shared with a copy's
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        publisher = self._publisher
         try:
             self._close_shared()
         finally:
-            if self._publisher is not None:
-                self._publisher.close()
+            if publisher is not None:
                 self._publisher = None
+                publisher.close()
+        if self._publication_stats.publications:
+            # in the run's log: what the query copy cost the run (make bench reads it back)
+            context.log.info(self._publication_stats.summary())
 
     @property
     def data_dir(self) -> Path:
@@ -386,12 +393,16 @@ class Warehouse(dg.ConfigurableResource):
         once, after any publication still running (two at once would both move its progress)."""
         if self._in_run and con is self._shared:
             if self._publisher is None:
-                self._publisher = BackgroundPublisher(self.data_dir)
+                self._publisher = BackgroundPublisher(self.data_dir, self._publication_stats)
             self._publisher.start(con)
         else:
             if self._publisher is not None:
                 self._publisher.wait()
-            publish_changes(con, self.data_dir)
+            began = time.perf_counter()
+            files = publish_changes(con, self.data_dir)
+            if self._in_run:  # the run waits for all of it
+                seconds = time.perf_counter() - began
+                self._publication_stats.add(files, seconds, waited_seconds=seconds)
         self._published_at, self._unpublished = time.monotonic(), False
 
     @contextmanager

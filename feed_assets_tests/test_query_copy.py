@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -180,10 +181,9 @@ def test_a_failed_copy_renames_none_of_its_tables_months_leaves_no_scratch_and_i
     assert _published_days(tmp_path) == days
 
 
-def _two_step_job(database: Path, days: tuple[dt.date, dt.date]):
+def _two_step_job(database: Path, days: tuple[dt.date, dt.date], instance=None):
     """Two assets that each commit one day of a published table in a block of their own, as a
-    run's steps do, on a real Dagster run's warehouse resource."""
-    import dagster as dg
+    run's steps do, on a real Dagster run's warehouse resource (on ``instance``, if given)."""
 
     @dg.asset
     def first_day(warehouse: Warehouse) -> None:
@@ -196,7 +196,7 @@ def _two_step_job(database: Path, days: tuple[dt.date, dt.date]):
             _count_new_papers(con, days[1], 6)
 
     return lambda: dg.materialize([first_day, second_day], resources={"warehouse": Warehouse(database=str(database))},
-                                  raise_on_error=False)
+                                  instance=instance, raise_on_error=False)
 
 
 def test_in_a_run_the_copy_is_published_on_a_thread_of_its_own_and_is_whole_when_the_run_ends(tmp_path, monkeypatch):
@@ -216,6 +216,38 @@ def test_in_a_run_the_copy_is_published_on_a_thread_of_its_own_and_is_whole_when
     assert _two_step_job(tmp_path / "feed.duckdb", days)().success
     assert len(threads) == 2 and all(name.startswith("query-copy") for name in threads), threads
     assert _published_days(tmp_path) == list(days)  # the run's end waited for the last one
+
+
+def test_the_runs_log_states_what_its_publications_cost(tmp_path, monkeypatch, instance):
+    """The warehouse's last line in the run's log adds up the run's publications (``make
+    bench`` reads it back for its publish stage)."""
+    from feed_assets.warehouse import publish
+
+    written = []
+    publish_changes = publish.publish_changes
+
+    def recording(con, data_dir):
+        written.append(publish_changes(con, data_dir))
+        return written[-1]
+
+    monkeypatch.setattr(publish, "publish_changes", recording)
+    result = _two_step_job(tmp_path / "feed.duckdb", (dt.date(2024, 3, 1), dt.date(2024, 4, 2)), instance)()
+    assert result.success
+    summaries = [publish.PublicationStats.from_summary(record.user_message or "")
+                 for record in instance.all_logs(result.run_id)]
+    (stats,) = [summary for summary in summaries if summary is not None]
+    assert stats.publications == len(written) == 2
+    assert stats.files == sum(written) == 2  # each publication wrote its day's month
+    assert stats.seconds > 0 and stats.waited_seconds >= 0
+
+
+def test_a_publication_summary_reads_back_and_no_other_line_does():
+    from feed_assets.warehouse.publish import PublicationStats
+
+    stats = PublicationStats(publications=3, files=17, seconds=1.25, waited_seconds=0.5)
+    assert PublicationStats.from_summary(stats.summary()) == stats
+    assert PublicationStats.from_summary("batch 1 of 2: 16 day(s), 210 entries, 5 rejected") is None
+    assert PublicationStats.from_summary("") is None
 
 
 def test_a_publication_that_fails_in_the_background_fails_the_step_after_it_and_loses_no_day(tmp_path, monkeypatch):
@@ -292,7 +324,7 @@ def test_a_step_ends_with_its_checkpoint_while_the_publication_is_still_recordin
     warehouse = Warehouse(database=str(tmp_path / "feed.duckdb"))
     with warehouse.connection() as con:
         con.execute("insert into reader_progress values ('query_copy', 'trend_day_totals', 0)")
-    warehouse._in_run = True  # as setup_for_execution leaves it in a run
+    warehouse.setup_for_execution(dg.build_init_resource_context())  # as in a run
     try:
         with warehouse.connection() as con:
             with warehouse.write(con):
@@ -304,7 +336,7 @@ def test_a_step_ends_with_its_checkpoint_while_the_publication_is_still_recordin
         go.set()
     finally:
         go.set()
-        warehouse.teardown_after_execution(None)
+        warehouse.teardown_after_execution(dg.build_init_resource_context())
     with warehouse.connection() as con:
         assert con.execute("select version from reader_progress where reader = 'query_copy'").fetchall() == [(1,)]
 
@@ -332,7 +364,7 @@ def test_a_reopened_blocks_writes_are_published_after_the_reopen_and_a_failed_bl
     # the block's one write coming after the interval, as ten years of term counts do (200 s)
     monkeypatch.setattr(resources, "PUBLISH_EVERY_SECONDS", 0.0)
     warehouse = Warehouse(database=str(tmp_path / "feed.duckdb"))
-    warehouse._in_run = True  # as setup_for_execution leaves it in a run
+    warehouse.setup_for_execution(dg.build_init_resource_context())  # as in a run
     try:
         with warehouse.connection(reopen_after=True) as con, warehouse.write(con):
             _count_new_papers(con, dt.date(2024, 3, 1), 5)
@@ -351,5 +383,5 @@ def test_a_reopened_blocks_writes_are_published_after_the_reopen_and_a_failed_bl
         assert any("publication failed too" in note and "No space left" in note
                    for note in getattr(raised.value, "__notes__", []))
     finally:
-        warehouse.teardown_after_execution(None)
+        warehouse.teardown_after_execution(dg.build_init_resource_context())
     assert _published_days(tmp_path) == [dt.date(2024, 3, 1)]

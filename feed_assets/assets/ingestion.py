@@ -7,6 +7,7 @@ a range costs Dagster one partitioned key, not three. Both write set-based, in o
 transaction per step (per batch of whole days for very long ranges)."""
 
 import datetime as dt
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -229,10 +230,15 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
     ``not_loaded`` (check ``days_were_loaded``); the other days load. Long ranges are parsed
     and written in batches of whole days, the workers parsing a batch while the one before
     is written; the days pulled count as taken in when the last batch commits, so a run that
-    fails part-way is redone whole by the next one.
+    fails part-way is redone whole by the next one. Its metadata says where its time went:
+    waiting for the parses (``parse_wait_seconds``), resolving identity (``identity_seconds``)
+    and the rest of the writes (``write_seconds``).
     """
     store = storage.raw_store
     totals = {"entries": 0, "rejected": 0, "reresolved": 0}
+    # where the step's time goes (its metadata, and make bench's stages): getting the parses
+    # (waiting for the workers), resolving identity, and the rest of the writes
+    seconds = {"parse_wait_seconds": 0.0, "identity_seconds": 0.0, "write_seconds": 0.0}
     failures: list[str] = []
     rejected_preview: list[pd.DataFrame] = []
     with warehouse.connection() as con:
@@ -246,17 +252,22 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
         context.log.info(f"{len(days)} day(s) to parse, {len(stored)} dump(s), in {len(batches)} batch(es)")
         with DumpParser(store.get, run_bytes=sum(dump.size_bytes for dump in stored),
                         ahead=parsing.ahead) as parser:
+            began = time.perf_counter()
             pending = parser.submit(batches[0])
+            seconds["parse_wait_seconds"] += time.perf_counter() - began
             for number in range(1, len(batches) + 1):
+                began = time.perf_counter()
                 parsed = pending()
                 if number < len(batches):  # the workers parse the next batch while this one is written
                     pending = parser.submit(batches[number])
+                seconds["parse_wait_seconds"] += time.perf_counter() - began
                 batch_days = parsed.loaded_days + (empty_days if number == 1 else [])
                 for origin, page_date, feed_date in parsed.page_dates:
                     context.log.warning(f"{origin}: the page says {page_date}, its feed date is {feed_date}")
                 for day, reason in parsed.failed.items():
                     failures.append(f"{day}: {reason}")
                     context.log.error(f"{day}: not parsed, left as it was: {reason}")
+                began = time.perf_counter()
                 with warehouse.write(con):
                     if batch_days:
                         written = replace_entries(con, batch_days, parsed.rows.appearance_table(),
@@ -264,8 +275,11 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
                         totals["entries"] += written.entries
                         totals["rejected"] += written.rejected
                         totals["reresolved"] += written.reresolved
+                        seconds["identity_seconds"] += written.identity_seconds
+                        seconds["write_seconds"] -= written.identity_seconds
                     if number == len(batches):
                         changes.done(con)
+                seconds["write_seconds"] += time.perf_counter() - began
                 if not batch_days:
                     continue
                 if written.rejected:
@@ -293,6 +307,7 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
         "entries_written": totals["entries"],
         "identities_reresolved": totals["reresolved"],
         "dumps_parsed_ahead": parsed_ahead,
+        **{name: round(value, 3) for name, value in seconds.items()},
     })
     yield dg.MaterializeResult(asset_key="rejected_entries", metadata={
         **parsed_range,

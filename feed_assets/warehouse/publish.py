@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -103,6 +106,43 @@ class PublicationError(RuntimeError):
     """A publication of the query copy failed (the warehouse's commits stand)."""
 
 
+@dataclass
+class PublicationStats:
+    """What a run's publications of the query copy cost: how many there were, the month files
+    they wrote, the seconds their thread spent on them, and the seconds the run stood waiting
+    for one (before the next, or before closing its connection). The copy costs the run wall
+    time only through that wait, and through the cores its ``COPY``s keep busy meanwhile."""
+
+    publications: int = 0
+    files: int = 0
+    seconds: float = 0.0
+    waited_seconds: float = 0.0
+
+    def add(self, files: int, seconds: float, waited_seconds: float = 0.0) -> None:
+        """Count one publication."""
+        self.publications += 1
+        self.files += files
+        self.seconds += seconds
+        self.waited_seconds += waited_seconds
+
+    def summary(self) -> str:
+        """One line for the run's log (``make bench`` reads its figures back: ``from_summary``)."""
+        return (f"query copy: {self.publications} publication(s), {self.files} month file(s) written "
+                f"in {self.seconds:.3f} s on its thread; the run waited {self.waited_seconds:.3f} s for it")
+
+    @classmethod
+    def from_summary(cls, text: str) -> PublicationStats | None:
+        """The figures of a ``summary`` line (None if ``text`` is not one)."""
+        found = _SUMMARY.fullmatch(text.strip())
+        if found is None:
+            return None
+        return cls(int(found["publications"]), int(found["files"]), float(found["seconds"]), float(found["waited"]))
+
+
+_SUMMARY = re.compile(r"query copy: (?P<publications>\d+) publication\(s\), (?P<files>\d+) month file\(s\) written "
+                      r"in (?P<seconds>[\d.]+) s on its thread; the run waited (?P<waited>[\d.]+) s for it")
+
+
 class BackgroundPublisher:
     """Publishes on a thread of its own, one publication at a time, so that a run's next step
     goes on while the copy of the last one's commits is written (``resources.Warehouse`` in a
@@ -113,12 +153,14 @@ class BackgroundPublisher:
     raises the error a publication ended with, so none is lost: the warehouse waits before it
     closes the connection and at the end of the run. A publication only deletes and inserts
     rows (its progress in the change log), so the checkpoint ending each step does not wait for
-    it (DuckDB refuses a checkpoint only while another transaction has updated rows)."""
+    it (DuckDB refuses a checkpoint only while another transaction has updated rows). ``stats``
+    (given, or its own) adds up what the publications cost."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, stats: PublicationStats | None = None):
         self._data_dir = data_dir
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-copy")
         self._running: Future[int] | None = None
+        self.stats = stats if stats is not None else PublicationStats()
 
     def start(self, con: duckdb.DuckDBPyConnection) -> None:
         """Publish what ``con``'s database has committed, once the publication before is done."""
@@ -131,22 +173,29 @@ class BackgroundPublisher:
             raise
 
     def _publish(self, cursor: duckdb.DuckDBPyConnection) -> int:
+        began = time.perf_counter()
         try:
-            return publish_changes(cursor, self._data_dir)
+            files = publish_changes(cursor, self._data_dir)
         finally:
             cursor.close()
+        # read by the run's thread only after waiting for this publication (Future.result)
+        self.stats.add(files, time.perf_counter() - began)
+        return files
 
     def wait(self) -> None:
         """Wait for the last publication; raises ``PublicationError`` if it failed."""
         running, self._running = self._running, None
         if running is None:
             return
+        began = time.perf_counter()
         try:
             running.result()
         except Exception as error:
             raise PublicationError(f"publishing the query copy ({QUERY_DATABASE} and {PUBLISHED_DIR}/) failed: "
                                    f"{type(error).__name__}: {error}. The warehouse holds the commits; their "
                                    "days stay in the change log, and the next write publishes them") from error
+        finally:
+            self.stats.waited_seconds += time.perf_counter() - began
 
     def close(self) -> None:
         """``wait``, then stop the thread."""

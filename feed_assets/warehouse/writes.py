@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -169,6 +170,7 @@ class EntriesWrite:
     entries: int
     rejected: int
     reresolved: int  # entries of other days whose paper or rule changed
+    identity_seconds: float = 0.0  # of the write, resolving identity (resolve_identities)
 
 
 def replace_entries(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], appearances: pa.Table,
@@ -187,7 +189,9 @@ def replace_entries(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], app
     """, listed_days)
     con.execute(f"delete from paper_appearances where {in_days()}", listed_days)
     with registered(con, "incoming_appearances", appearances):
+        began = time.perf_counter()
         resolve_identities(con, incoming="incoming_appearances", removed="removed_appearances")
+        identity_seconds = time.perf_counter() - began
         con.execute("""
             insert into paper_appearances by name
             select i.*, r.paper_id, r.match_rule
@@ -211,4 +215,4 @@ def replace_entries(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], app
                    "select unnest(?::date[]) as day, null as paper_id", [listed_days[0]])
     con.execute(f"delete from rejected_entries where {in_days()}", listed_days)
     insert_rows(con, "rejected_entries", rejections)
-    return EntriesWrite(len(listed_days[0]), len(appearances), len(rejections), reresolved)
+    return EntriesWrite(len(listed_days[0]), len(appearances), len(rejections), reresolved, identity_seconds)
