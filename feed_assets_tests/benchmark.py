@@ -14,7 +14,8 @@ over the same partitions in one run, in the same session.
   fresh process as the schedule runs them; the medians are compared.
 - **P3**: ten years of a synthetic arXiv-volume feed (about 1,000 papers a weekday, written
   by ``synthetic_feed``) backfilled in one run (goal <= 10 minutes, <= 2 GiB peak RSS).
-- the seconds of each step of a run, so the next bottleneck is visible.
+- the seconds of each step of a run, and the throughput of each stage of the engine (parse,
+  identity, papers, terms, trends, publish), so the next bottleneck is visible.
 
 Not a test: nothing here asserts on time. ``--years`` shortens P2/P3 for a quick look.
 """
@@ -40,6 +41,7 @@ import duckdb
 from feed_assets.definitions import build_definitions
 from feed_assets.partitions import range_tags
 from feed_assets.resources import WAREHOUSE_FILE
+from feed_assets.warehouse.publish import PublicationStats
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SOURCES = {"hf-daily-papers": "hf-daily-papers.json", "arxiv-listings": "arxiv-listing.jsonl"}
@@ -75,25 +77,46 @@ def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
     return seconds
 
 
-def execute_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date) -> tuple[float, dict[str, float]]:
-    """Materialize every asset over ``start``..``end`` in one run; its wall and step seconds."""
+def stage_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """The run's stages that are not steps of their own, from what the run recorded:
+    ``parsed_entries``' seconds waiting for parses, resolving identity and writing (its
+    ``paper_appearances`` metadata), and the query copy's publications (the warehouse's line
+    in the run's log, ``PublicationStats``)."""
+    stages: dict[str, float] = {}
+    event = instance.get_latest_materialization_event(dg.AssetKey("paper_appearances"))
+    if event is not None and event.run_id == run_id and event.asset_materialization is not None:
+        metadata = event.asset_materialization.metadata
+        for name in ("parse_wait_seconds", "identity_seconds", "write_seconds", "dumps_parsed_ahead"):
+            if name in metadata:
+                stages[name] = float(metadata[name].value)
+    for record in instance.all_logs(run_id):
+        publications = PublicationStats.from_summary(record.user_message or "")
+        if publications is not None:
+            stages.update({f"publish_{name}": float(value) for name, value in vars(publications).items()})
+    return stages
+
+
+def execute_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date
+                 ) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Materialize every asset over ``start``..``end`` in one run; its wall, step seconds and
+    stages (``stage_seconds``)."""
     home.mkdir(parents=True, exist_ok=True)
     with dg.instance_for_test(temp_dir=str(home)) as instance:
         job = build_definitions(data_dir).resolve_implicit_global_asset_job_def()
         began = time.perf_counter()
         result = job.execute_in_process(instance=instance, tags=range_tags(start, end))
         wall = time.perf_counter() - began
-        return wall, step_seconds(instance, result.run_id)
+        return wall, step_seconds(instance, result.run_id), stage_seconds(instance, result.run_id)
 
 
 def run_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date) -> dict:
     """``execute_feed``, and what the warehouse file holds after it."""
-    wall, steps = execute_feed(data_dir, home, start, end)
+    wall, steps, stages = execute_feed(data_dir, home, start, end)
     with duckdb.connect(str(data_dir / WAREHOUSE_FILE), read_only=True) as con:
         entries, rejected, papers, terms = con.execute("""
             select (select count(*) from paper_appearances), (select count(*) from rejected_entries),
                    (select count(*) from papers), (select count(*) from term_daily_counts)""").fetchone()
-    return {"wall": wall, "steps": steps, "entries": entries, "rejected": rejected, "papers": papers,
+    return {"wall": wall, "steps": steps, "stages": stages, "entries": entries, "rejected": rejected, "papers": papers,
             "term_rows": terms, "partitions": (end - start).days + 1,
             "warehouse_mib": (data_dir / WAREHOUSE_FILE).stat().st_size / 2**20}
 
@@ -191,6 +214,35 @@ def print_steps(steps: dict[str, float], entries: int | None = None) -> None:
         print(f"    {step:48} {seconds:7.2f} s{rate}")
 
 
+def print_stages(run: dict) -> None:
+    """The engine's stages, each with its throughput: parsing, identity and the entries' writes
+    (parts of ``parsed_entries``), papers, terms, trends (steps), and the query copy (published
+    on a thread of its own while the run goes on: what it cost the run is the wait)."""
+    steps, stages = run["steps"], run.get("stages", {})
+    entries, papers = run["entries"], run["papers"]
+
+    def line(stage: str, seconds: float | None, count: float, unit: str, note: str) -> None:
+        if seconds is None:
+            return
+        rate = f"{count / seconds:,.0f} {unit}/s" if seconds > 0 else "-"
+        print(f"    {stage:9} {seconds:8.2f} s  {rate:>18}  {note}")
+
+    print("  stages:")
+    ahead = stages.get("dumps_parsed_ahead")
+    line("parse", stages.get("parse_wait_seconds"), entries, "entries",
+         "parsed_entries waiting for its parses (on both cores" +
+         (f"; {ahead:,.0f} dumps parsed ahead, while raw_dumps was recorded)" if ahead else ")"))
+    line("identity", stages.get("identity_seconds"), entries, "entries", "resolving identity over the run's entries")
+    line("write", stages.get("write_seconds"), entries, "entries", "the rest of parsed_entries' writes")
+    line("papers", steps.get("papers"), papers, "papers", "the papers step")
+    line("terms", steps.get("term_daily_counts"), papers, "papers", "term_daily_counts")
+    line("trends", steps.get("trending_terms"), run["partitions"], "days", "trending_terms")
+    if "publish_seconds" in stages:
+        line("publish", stages["publish_seconds"], stages["publish_files"], "files",
+             f"the query copy, on its own thread: {stages['publish_publications']:.0f} publications; "
+             f"the run waited {stages['publish_waited_seconds']:.2f} s for them")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=["p1", "p2-recent", "p3", "p2-long-day", "p2-recent-day"])
@@ -227,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"term_daily_counts {p1['term_rows']:,} rows")
             print("  slowest steps of the median run:")
             print_steps(p1["steps"], p1["entries"])
+            print_stages(p1)
         if args.only != "p1":
             p3 = measure("p3", root, args.years)
             print(f"P3 {args.years} years of synthetic arXiv in one run: {p3['partitions']} partitions, "
@@ -234,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  wall {p3['wall']:.1f} s ({p3['wall'] / 60:.1f} min, goal <= 10); floor {p3['floor']:.1f} s; "
                   f"peak RSS {p3['peak_rss_mib']:.0f} MiB (goal <= 2048); warehouse {p3['warehouse_mib']:.0f} MiB")
             print_steps(p3["steps"], p3["entries"])
+            print_stages(p3)
             long_runs = new_day_runs("p2-long-day", root, args.years)
             measure("p2-recent", root, args.years)
             shutil.rmtree(root / "p3", ignore_errors=True)

@@ -133,7 +133,7 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 SLOW_MODULES = {"test_command_line", "test_ui_browser", "test_concurrent_access", "test_http_replay_shared",
-                "test_crash_recovery", "test_term_sql"}
+                "test_crash_recovery", "test_term_sql", "test_benchmark"}
 
 
 # the longest test files, longest first (from about 3 minutes down to 40 s on 2 cores, in the
