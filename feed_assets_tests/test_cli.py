@@ -140,6 +140,9 @@ def test_backfill_is_one_run_one_line_per_step_and_says_which_warnings_are_expec
                for line in lines if "raw_dumps done" in line)
     assert any("papers done" in line and "papers 204 rows" in line for line in lines)
     assert any("parsed_entries: batch 1 of 1: 16 day(s), 210 entries, 5 rejected" in line for line in lines)
+    # the warehouse's line at the run's end (no step): what the query copy cost, with no empty step name
+    assert any(line.split("] ", 1)[-1].startswith("  query copy: ") for line in lines), result.output
+    assert not any(line.split("] ", 1)[-1].startswith("  : ") for line in lines), result.output
     assert "DEBUG" not in result.output and "Warning" not in result.output
     assert "checks: 16 passed, 2 warning(s), 0 error(s)" in lines
     for check, why in EXPECTED_SAMPLE_WARNINGS.items():

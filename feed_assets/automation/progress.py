@@ -37,8 +37,9 @@ class ProgressHandler(logging.Handler):
         event = meta.get("dagster_event")
         step = meta.get("step_key") or ""
         if event is None:  # a message of the project's own code: its progress, warnings and errors
-            if record.levelno >= logging.INFO:
-                self.line(f"  {step}: {meta.get('orig_message', record.getMessage())}")
+            if record.levelno >= logging.INFO:  # a resource's, at the run's end, has no step
+                message = meta.get("orig_message", record.getMessage())
+                self.line(f"  {step}: {message}" if step else f"  {message}")
             return
         kind = event.event_type_value
         if kind not in EVENT_TYPES_SHOWN:
