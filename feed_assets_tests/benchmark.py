@@ -239,7 +239,7 @@ def print_stages(run: dict) -> None:
     line("trends", steps.get("trending_terms"), run["partitions"], "days", "trending_terms")
     if "publish_seconds" in stages:
         line("publish", stages["publish_seconds"], stages["publish_files"], "files",
-             f"the query copy, on its own thread: {stages['publish_publications']:.0f} publications; "
+             f"the query copy (mostly on a thread of its own): {stages['publish_publications']:.0f} publications; "
              f"the run waited {stages['publish_waited_seconds']:.2f} s for them")
 
 

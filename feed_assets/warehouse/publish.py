@@ -109,9 +109,11 @@ class PublicationError(RuntimeError):
 @dataclass
 class PublicationStats:
     """What a run's publications of the query copy cost: how many there were, the month files
-    they wrote, the seconds their thread spent on them, and the seconds the run stood waiting
-    for one (before the next, or before closing its connection). The copy costs the run wall
-    time only through that wait, and through the cores its ``COPY``s keep busy meanwhile."""
+    they wrote, the seconds they took (on the publisher's thread; on the run's own for a
+    block with a connection of its own, such as ``raw_dumps``'), and the seconds the run stood
+    waiting for them (before the next, or before closing its connection). The copy costs the
+    run wall time only through that wait, and through the cores its ``COPY``s keep busy
+    meanwhile."""
 
     publications: int = 0
     files: int = 0
@@ -128,7 +130,7 @@ class PublicationStats:
     def summary(self) -> str:
         """One line for the run's log (``make bench`` reads its figures back: ``from_summary``)."""
         return (f"query copy: {self.publications} publication(s), {self.files} month file(s) written "
-                f"in {self.seconds:.3f} s on its thread; the run waited {self.waited_seconds:.3f} s for it")
+                f"in {self.seconds:.3f} s; the run waited {self.waited_seconds:.3f} s for them")
 
     @classmethod
     def from_summary(cls, text: str) -> PublicationStats | None:
@@ -140,7 +142,7 @@ class PublicationStats:
 
 
 _SUMMARY = re.compile(r"query copy: (?P<publications>\d+) publication\(s\), (?P<files>\d+) month file\(s\) written "
-                      r"in (?P<seconds>[\d.]+) s on its thread; the run waited (?P<waited>[\d.]+) s for it")
+                      r"in (?P<seconds>[\d.]+) s; the run waited (?P<waited>[\d.]+) s for them")
 
 
 class BackgroundPublisher:
