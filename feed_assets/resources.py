@@ -236,13 +236,12 @@ class Warehouse(dg.ConfigurableResource):
         self._publication_stats = PublicationStats()  # the run's own, not shared with a copy's
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        publisher = self._publisher
         try:
             self._close_shared()
         finally:
-            if publisher is not None:
+            if self._publisher is not None:
+                self._publisher.close()
                 self._publisher = None
-                publisher.close()
         if self._publication_stats.publications:
             # in the run's log: what the query copy cost the run (make bench reads it back)
             context.log.info(self._publication_stats.summary())

@@ -267,7 +267,7 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
                 for day, reason in parsed.failed.items():
                     failures.append(f"{day}: {reason}")
                     context.log.error(f"{day}: not parsed, left as it was: {reason}")
-                began = time.perf_counter()
+                began, identity_seconds = time.perf_counter(), 0.0
                 with warehouse.write(con):
                     if batch_days:
                         written = replace_entries(con, batch_days, parsed.rows.appearance_table(),
@@ -275,11 +275,11 @@ def parsed_entries(context: dg.AssetExecutionContext, config: ParseConfig, stora
                         totals["entries"] += written.entries
                         totals["rejected"] += written.rejected
                         totals["reresolved"] += written.reresolved
-                        seconds["identity_seconds"] += written.identity_seconds
-                        seconds["write_seconds"] -= written.identity_seconds
+                        identity_seconds = written.identity_seconds
                     if number == len(batches):
                         changes.done(con)
-                seconds["write_seconds"] += time.perf_counter() - began
+                seconds["identity_seconds"] += identity_seconds
+                seconds["write_seconds"] += time.perf_counter() - began - identity_seconds
                 if not batch_days:
                     continue
                 if written.rejected:

@@ -156,13 +156,13 @@ class BackgroundPublisher:
     closes the connection and at the end of the run. A publication only deletes and inserts
     rows (its progress in the change log), so the checkpoint ending each step does not wait for
     it (DuckDB refuses a checkpoint only while another transaction has updated rows). ``stats``
-    (given, or its own) adds up what the publications cost."""
+    adds up what the publications cost (the run's, which its other publications add to)."""
 
-    def __init__(self, data_dir: Path, stats: PublicationStats | None = None):
+    def __init__(self, data_dir: Path, stats: PublicationStats):
         self._data_dir = data_dir
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-copy")
         self._running: Future[int] | None = None
-        self.stats = stats if stats is not None else PublicationStats()
+        self.stats = stats
 
     def start(self, con: duckdb.DuckDBPyConnection) -> None:
         """Publish what ``con``'s database has committed, once the publication before is done."""

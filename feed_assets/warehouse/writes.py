@@ -170,7 +170,7 @@ class EntriesWrite:
     entries: int
     rejected: int
     reresolved: int  # entries of other days whose paper or rule changed
-    identity_seconds: float = 0.0  # of the write, resolving identity (resolve_identities)
+    identity_seconds: float  # of the write, resolving identity (resolve_identities)
 
 
 def replace_entries(con: duckdb.DuckDBPyConnection, days: Sequence[dt.date], appearances: pa.Table,
