@@ -62,11 +62,11 @@ def build_shared_inbox(shared: Path, inbox: Path) -> list[dt.date]:
     return sorted(days)
 
 
-def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+def step_seconds(records: list[dg.EventLogEntry]) -> dict[str, float]:
     """Seconds from each step's start to its success or failure, from the run's event log."""
     started: dict[str, float] = {}
     seconds: dict[str, float] = {}
-    for record in instance.all_logs(run_id):
+    for record in records:
         event = record.dagster_event
         if event is None or not record.step_key:
             continue
@@ -77,19 +77,18 @@ def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
     return seconds
 
 
-def stage_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
-    """The run's stages that are not steps of their own, from what the run recorded:
-    ``parsed_entries``' seconds waiting for parses, resolving identity and writing (its
-    ``paper_appearances`` metadata), and the query copy's publications (the warehouse's line
-    in the run's log, ``PublicationStats``)."""
+def stage_seconds(records: list[dg.EventLogEntry]) -> dict[str, float]:
+    """The run's stages that are not steps of their own, from its event log: ``parsed_entries``'
+    seconds waiting for parses, resolving identity and writing (its ``paper_appearances``
+    materialization's metadata), and the query copy's publications (the warehouse's line in
+    the run's log, ``PublicationStats``)."""
     stages: dict[str, float] = {}
-    event = instance.get_latest_materialization_event(dg.AssetKey("paper_appearances"))
-    if event is not None and event.run_id == run_id and event.asset_materialization is not None:
-        metadata = event.asset_materialization.metadata
-        for name in ("parse_wait_seconds", "identity_seconds", "write_seconds", "dumps_parsed_ahead"):
-            if name in metadata:
-                stages[name] = float(metadata[name].value)
-    for record in instance.all_logs(run_id):
+    for record in records:
+        materialization = record.asset_materialization
+        if materialization is not None and materialization.asset_key == dg.AssetKey("paper_appearances"):
+            for name in ("parse_wait_seconds", "identity_seconds", "write_seconds", "dumps_parsed_ahead"):
+                if name in materialization.metadata:
+                    stages[name] = float(materialization.metadata[name].value)
         publications = PublicationStats.from_summary(record.user_message or "")
         if publications is not None:
             stages.update({f"publish_{name}": float(value) for name, value in vars(publications).items()})
@@ -106,7 +105,8 @@ def execute_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date
         began = time.perf_counter()
         result = job.execute_in_process(instance=instance, tags=range_tags(start, end))
         wall = time.perf_counter() - began
-        return wall, step_seconds(instance, result.run_id), stage_seconds(instance, result.run_id)
+        records = instance.all_logs(result.run_id)
+        return wall, step_seconds(records), stage_seconds(records)
 
 
 def run_feed(data_dir: Path, home: Path, start: dt.date, end: dt.date) -> dict:
