@@ -25,7 +25,7 @@ from feed_assets.warehouse.catalog import LakeCatalog, connect_lake, parse_wareh
 from feed_assets.warehouse.connection import conflict_retries, drop_temporary_tables, prepare
 from feed_assets.warehouse import parse_pool
 from feed_assets.warehouse.lake_lock import LakeBusy, LakeWriterLock, commit_lock
-from feed_assets.warehouse.memory import give_back_freed_memory
+from feed_assets.warehouse.memory import freeze_startup_objects, give_back_freed_memory
 from feed_assets.warehouse.parse_pool import ParseAhead, StoredDump
 from feed_assets.warehouse.publish import BackgroundPublisher, PublicationStats, publish_changes
 from feed_assets.warehouse.writes import transaction
@@ -233,6 +233,7 @@ class Warehouse(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._in_run = True
+        freeze_startup_objects()  # the run's process: its collections walk only what the run makes
         self._publication_stats = PublicationStats()  # the run's own, not shared with a copy's
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

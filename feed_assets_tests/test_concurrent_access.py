@@ -93,3 +93,30 @@ def test_a_runs_steps_share_one_connection_and_a_block_reopening_it_keeps_the_fi
     finally:
         warehouse.teardown_after_execution(dg.build_init_resource_context())
     assert _write_from_another_process(path).returncode == 0  # the run's end lets it go
+
+
+FIRST_RUNS = """
+import gc, sys
+import dagster as dg
+from feed_assets.resources import Warehouse
+print(gc.get_freeze_count())
+for run in range(2):
+    warehouse = Warehouse(database=sys.argv[1])
+    warehouse.setup_for_execution(dg.build_init_resource_context())
+    made_by_the_run = [[run] for _ in range(1000)]  # tracked objects a run holds
+    print(gc.get_freeze_count())
+    warehouse.teardown_after_execution(dg.build_init_resource_context())
+"""
+
+
+def test_a_processs_first_run_keeps_the_collector_off_what_it_held_before_and_later_runs_freeze_nothing(tmp_path):
+    """The warehouse freezes the objects a process held at its first run's start (imports,
+    definitions) once: a second run in the same process (a test session) freezes nothing of
+    what the first one left."""
+    done = subprocess.run([sys.executable, "-c", FIRST_RUNS, str(tmp_path / "feed.duckdb")],
+                          capture_output=True, text=True, check=True)
+    before, first_run, second_run = (int(line) for line in done.stdout.split())
+    assert before == 0
+    assert first_run > 10_000  # the imports' objects: dagster, duckdb, pandas...
+    # frozen objects that die leave the count; freezing again would add the first run's lists
+    assert second_run <= first_run
