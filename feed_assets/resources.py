@@ -75,7 +75,6 @@ class DumpParsing(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._in_run = True
-        freeze_startup_objects()  # the run's process: its collections walk only what the run makes
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._ahead is not None:
@@ -263,15 +262,12 @@ class Warehouse(dg.ConfigurableResource):
         gets a connection of its own, closed when it ends. ``shared_tables=False``: the block
         writes only per-day tables (``raw_dumps``' dumps and fetch log), so on a DuckLake it does
         not wait for the writer lock of the shared tables, and another run writes its own days
-        at the same time (it gets a connection of its own, unless the run holds one already); on
-        the DuckDB file, which one process writes at a time anyway, it is a block like any other
-        (``raw_dumps``' write opens the run's connection, and its publication goes on while
-        Dagster records the run's partitions).
+        at the same time (it gets a connection of its own, unless the run holds one already).
         ``reopen_after=True``: the run's connection is closed when the block ends and opened
         again at once (some 30 ms on the file; the run keeps holding it but for that moment):
         for a step whose statements leave DuckDB holding memory that only closing the database
         gives back (``term_daily_counts``)."""
-        if not self._in_run or (self._shared is None and not (hold and (shared_tables or not self.catalog))):
+        if not self._in_run or (self._shared is None and not (hold and shared_tables)):
             con, lock = self._open(writer_lock=shared_tables)
             try:
                 with self._publications(con):

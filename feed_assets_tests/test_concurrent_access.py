@@ -95,23 +95,6 @@ def test_a_runs_steps_share_one_connection_and_a_block_reopening_it_keeps_the_fi
     assert _write_from_another_process(path).returncode == 0  # the run's end lets it go
 
 
-def test_on_the_file_a_runs_per_day_write_opens_the_runs_connection(tmp_path):
-    """``raw_dumps``' write (per-day tables only, ``shared_tables=False``) takes a connection of
-    its own only on a DuckLake: on the file it opens the run's, so its publication of the query
-    copy goes on while Dagster records the run's partitions, and the next step finds it open."""
-    warehouse = Warehouse(database=str(tmp_path / "feed.duckdb"))
-    warehouse.setup_for_execution(dg.build_init_resource_context())
-    try:
-        with warehouse.connection(shared_tables=False) as per_day, warehouse.write(per_day):
-            per_day.execute("insert into fetch_log (feed_date, source, url, attempts, outcome, fetched_at) "
-                            "values (date '2024-05-27', 'huggingface', 'http://127.0.0.1/', 1, 'ok', now())")
-        with warehouse.connection() as next_step:
-            assert next_step is per_day
-            assert next_step.execute("select count(*) from fetch_log").fetchone()[0] == 1
-    finally:
-        warehouse.teardown_after_execution(dg.build_init_resource_context())
-
-
 FIRST_RUNS = """
 import gc, sys
 import dagster as dg
