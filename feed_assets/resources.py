@@ -398,11 +398,10 @@ class Warehouse(dg.ConfigurableResource):
         else:
             if self._publisher is not None:
                 self._publisher.wait()
-            began = time.perf_counter()
-            files = publish_changes(con, self.data_dir)
-            if self._in_run:  # the run waits for all of it
-                seconds = time.perf_counter() - began
-                self._publication_stats.add(files, seconds, waited_seconds=seconds)
+            if self._in_run:  # counted in the run's figures, all of it waited for
+                self._publication_stats.publish(con, self.data_dir, run_waits=True)
+            else:
+                publish_changes(con, self.data_dir)
         self._published_at, self._unpublished = time.monotonic(), False
 
     @contextmanager

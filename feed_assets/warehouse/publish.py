@@ -120,12 +120,18 @@ class PublicationStats:
     seconds: float = 0.0
     waited_seconds: float = 0.0
 
-    def add(self, files: int, seconds: float, waited_seconds: float = 0.0) -> None:
-        """Count one publication."""
+    def publish(self, con: duckdb.DuckDBPyConnection, data_dir: Path, run_waits: bool) -> int:
+        """``publish_changes``, counted: its files and seconds, and those seconds as waited
+        for when the run waits for all of it (``run_waits``: not on the publisher's thread)."""
+        began = time.perf_counter()
+        files = publish_changes(con, data_dir)
+        seconds = time.perf_counter() - began
         self.publications += 1
         self.files += files
         self.seconds += seconds
-        self.waited_seconds += waited_seconds
+        if run_waits:
+            self.waited_seconds += seconds
+        return files
 
     def summary(self) -> str:
         """One line for the run's log (``make bench`` reads its figures back: ``from_summary``)."""
@@ -175,14 +181,11 @@ class BackgroundPublisher:
             raise
 
     def _publish(self, cursor: duckdb.DuckDBPyConnection) -> int:
-        began = time.perf_counter()
         try:
-            files = publish_changes(cursor, self._data_dir)
+            # the stats are read by the run's thread only after waiting for this publication
+            return self.stats.publish(cursor, self._data_dir, run_waits=False)
         finally:
             cursor.close()
-        # read by the run's thread only after waiting for this publication (Future.result)
-        self.stats.add(files, time.perf_counter() - began)
-        return files
 
     def wait(self) -> None:
         """Wait for the last publication; raises ``PublicationError`` if it failed."""
